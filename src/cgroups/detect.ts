@@ -1,0 +1,26 @@
+import { existsSync, statfsSync } from 'node:fs';
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const TMPFS_MAGIC = 0x01021994;
+
+/** unified: cgroup v2 only; hybrid: v1 controllers plus a v2 tree at /sys/fs/cgroup/unified; legacy: v1 only. */
+export type CgroupMode = 'unified' | 'hybrid' | 'legacy' | 'none';
+
+export function cgroupMode(mountPoint = '/sys/fs/cgroup'): CgroupMode {
+  let type: number;
+  try {
+    type = statfsSync(mountPoint).type;
+  } catch {
+    return 'none';
+  }
+  if (type === CGROUP2_SUPER_MAGIC) return 'unified';
+  if (type !== TMPFS_MAGIC) return 'none';
+  const unified = `${mountPoint}/unified`;
+  return existsSync(unified) && statfsSync(unified).type === CGROUP2_SUPER_MAGIC ? 'hybrid' : 'legacy';
+}
+
+/** The path of this process's cgroup in the v2 hierarchy ("0::/path" in /proc/self/cgroup). */
+export function ownV2CgroupPath(procSelfCgroup: string): string | undefined {
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  return line?.slice(3);
+}

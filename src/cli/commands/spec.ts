@@ -1,0 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defaultConfig, rootlessConfig } from '../../spec/default-config.js';
+import { UserError } from '../errors.js';
+
+export function writeSpec(bundle: string, rootless: boolean): void {
+  const file = join(resolve(bundle), 'config.json');
+  const config = rootless ? rootlessConfig(process.geteuid?.() ?? 0, process.getegid?.() ?? 0) : defaultConfig();
+  try {
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UserError(`${file} already exists: remove it first, or pass another --bundle`);
+    if (code === 'ENOENT') throw new UserError(`writing ${file}: ENOENT (the bundle directory does not exist)`);
+    throw new UserError(`writing ${file}: ${code}`);
+  }
+}

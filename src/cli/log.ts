@@ -1,0 +1,45 @@
+import { appendFileSync } from 'node:fs';
+
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+
+/**
+ * Where tsrun reports: stderr for people, and with --log a file engines read. With
+ * --log-format json each line is {"level","msg","time"}: containerd shows the msg of the last
+ * error line to its user.
+ */
+export class Logger {
+  constructor(
+    private readonly file: string | undefined,
+    private readonly format: LogFormat,
+    private readonly debugEnabled: boolean,
+  ) {}
+
+  private write(level: LogLevel, msg: string): void {
+    if (this.file === undefined) return;
+    const time = new Date().toISOString();
+    const line = this.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+    try {
+      appendFileSync(this.file, `${line}\n`);
+    } catch (err) {
+      process.stderr.write(`tsrun: cannot write log file ${this.file}: ${(err as NodeJS.ErrnoException).code}\n`);
+    }
+  }
+
+  debug(msg: string): void {
+    if (!this.debugEnabled) return;
+    this.write('debug', msg);
+    if (this.file === undefined) process.stderr.write(`tsrun: debug: ${msg}\n`);
+  }
+
+  warn(msg: string): void {
+    this.write('warning', msg);
+    process.stderr.write(`tsrun: warning: ${msg}\n`);
+  }
+
+  /** An error goes to the log file (for engines) and always to stderr. */
+  error(msg: string): void {
+    this.write('error', msg);
+    process.stderr.write(`tsrun: ${msg}\n`);
+  }
+}

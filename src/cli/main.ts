@@ -1,0 +1,46 @@
+import { type Command, CommanderError } from 'commander';
+import { versionText } from '../version.js';
+import { normalizeGoStyleFlags } from './argv.js';
+import { isExpected } from './errors.js';
+import { type LogFormat, Logger } from './log.js';
+import { buildProgram, longFlagNames } from './program.js';
+
+/** The subcommand named on the command line, for the "tsrun: <command>: …" prefix of errors. */
+function subcommandOf(program: Command, argv: readonly string[]): string | undefined {
+  const names = new Set(program.commands.map((c) => c.name()));
+  return argv.find((a) => names.has(a));
+}
+
+/** A logger for errors raised before or outside a subcommand's own context. */
+function loggerFor(program: Command): Logger {
+  const opts = program.opts<{ log?: string; logFormat?: LogFormat; debug?: boolean }>();
+  return new Logger(opts.log, opts.logFormat ?? 'text', opts.debug === true);
+}
+
+export async function main(rawArgv: readonly string[]): Promise<number> {
+  const program = buildProgram(versionText());
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride().configureOutput({ outputError: () => {} });
+  }
+  const argv = normalizeGoStyleFlags(rawArgv, longFlagNames(program));
+  const command = subcommandOf(program, argv);
+  const prefix = command ? `${command}: ` : '';
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      loggerFor(program).error(`${prefix}${err.message.replace(/^error: /, '')} (see tsrun ${command ?? ''} --help)`.replace('  ', ' '));
+      return 1;
+    }
+    const logger = loggerFor(program);
+    if (isExpected(err)) {
+      logger.error(`${prefix}${err.message}`);
+    } else {
+      logger.error(`${prefix}internal error: ${err instanceof Error ? err.message : String(err)}`);
+      if (program.opts().debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    }
+    return 1;
+  }
+}

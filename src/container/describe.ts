@@ -1,0 +1,22 @@
+import type { State } from '../spec/state.js';
+import { deriveStatus } from './status.js';
+import type { ContainerStore } from './store.js';
+
+/** The state document of runtime.md plus runc's extra fields (rootfs, created, owner). */
+export type ContainerDescription = State & { rootfs: string; created: string; owner: string };
+
+export function describeContainer(store: ContainerStore, id: string): ContainerDescription {
+  const record = store.load(id);
+  const status = deriveStatus(record, store.execFifo(id));
+  return {
+    ociVersion: record.ociVersion,
+    id: record.id,
+    status,
+    pid: status === 'stopped' ? 0 : record.pid,
+    bundle: record.bundle,
+    rootfs: record.rootfs,
+    created: record.created,
+    owner: record.owner,
+    ...(record.annotations ? { annotations: record.annotations } : {}),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Every libc and raw system call tsrun makes from TypeScript, through ffi-rs. Nothing else in the
+ * code base touches ffi-rs. Failures throw SyscallError carrying the call name and errno.
+ */
+import type { FieldType } from 'ffi-rs';
+import { SyscallError } from './errno.js';
+import { type FfiBinding, ffiBinding } from './ffi.js';
+
+const LIBC = 'libc';
+
+// x86_64 syscall numbers of calls glibc 2.36 has no wrapper for.
+const SYS_pidfd_open = 434;
+const SYS_openat2 = 437;
+
+const AT_FDCWD = -100;
+
+export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+let ffi: FfiBinding | undefined;
+
+function lib(): FfiBinding {
+  if (ffi === undefined) {
+    ffi = ffiBinding();
+    ffi.open({ library: LIBC, path: 'libc.so.6' });
+  }
+  return ffi;
+}
+
+interface Outcome {
+  value: number;
+  errnoCode: number;
+}
+
+/** Calls a libc function returning int; -1 means failure with errno. */
+function callInt(funcName: string, paramsType: FieldType[], paramsValue: unknown[], context?: string, callName = funcName): number {
+  const ffi = lib();
+  const out = ffi.load({
+    library: LIBC,
+    funcName,
+    retType: ffi.DataType.I32,
+    paramsType,
+    paramsValue,
+    errno: true,
+    freeResultMemory: false,
+  }) as Outcome;
+  if (out.value === -1) throw new SyscallError(callName, out.errnoCode, context);
+  return out.value;
+}
+
+/** Calls syscall(2) with integer arguments; returns the kernel's result. */
+function rawSyscall(name: string, nr: number, args: number[]): number {
+  const ffi = lib();
+  const out = ffi.load({
+    library: LIBC,
+    funcName: 'syscall',
+    retType: ffi.DataType.I64,
+    paramsType: [ffi.DataType.I64, ...args.map(() => ffi.DataType.I64)],
+    paramsValue: [nr, ...args],
+    errno: true,
+    freeResultMemory: false,
+  }) as Outcome;
+  if (out.value === -1) throw new SyscallError(name, out.errnoCode);
+  return out.value;
+}
+
+function idCall(funcName: string): number {
+  const ffi = lib();
+  return ffi.load({
+    library: LIBC,
+    funcName,
+    retType: ffi.DataType.U32,
+    paramsType: [],
+    paramsValue: [],
+    freeResultMemory: false,
+  }) as number;
+}
+
+export const geteuid = (): number => idCall('geteuid');
+export const getuid = (): number => idCall('getuid');
+export const getegid = (): number => idCall('getegid');
+export const getgid = (): number => idCall('getgid');
+
+export function memfdCreate(name: string, flags: number): number {
+  const { DataType } = lib();
+  return callInt('memfd_create', [DataType.String, DataType.U32], [name, flags], `"${name}"`);
+}
+
+export function fcntl(fd: number, cmd: number, arg: number): number {
+  const { DataType } = lib();
+  return callInt('fcntl', [DataType.I32, DataType.I32, DataType.I64], [fd, cmd, arg]);
+}
+
+export function flock(fd: number, operation: number): void {
+  const { DataType } = lib();
+  callInt('flock', [DataType.I32, DataType.I32], [fd, operation]);
+}
+
+export function close(fd: number): void {
+  const { DataType } = lib();
+  callInt('close', [DataType.I32], [fd]);
+}
+
+export function pidfdOpen(pid: number): number {
+  return rawSyscall('pidfd_open', SYS_pidfd_open, [pid, 0]);
+}
+
+/** openat2(AT_FDCWD, path, {flags: O_RDONLY, mode: 0, resolve}) → fd. */
+export function openat2(path: string, resolve: bigint): number {
+  const { DataType, FFITypeTag } = lib();
+  // The native binding has FFITypeTag.Array; ffi-rs's type declarations leave it out.
+  const arrayTag = (FFITypeTag as unknown as { Array: number }).Array;
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(resolve, 16);
+  return callInt(
+    'syscall',
+    [DataType.I64, DataType.I32, DataType.String, { ffiTypeTag: arrayTag, type: DataType.U8Array, length: how.length }, DataType.I64],
+    [SYS_openat2, AT_FDCWD, path, how, how.length],
+    `"${path}"`,
+    'openat2',
+  );
+}

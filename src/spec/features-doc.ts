@@ -1,0 +1,30 @@
+import { TSRUN_VERSION } from '../version.js';
+import type { Features } from './features.js';
+import { OCI_VERSION_MAX, OCI_VERSION_MIN } from './version.js';
+
+/**
+ * What this build of tsrun actually supports, as `tsrun features` reports it. Engines decide what
+ * to ask for from this document, so every list holds only what works end to end: each subsystem
+ * adds its entries here when it lands.
+ */
+export function featuresDocument(): Features {
+  return {
+    ociVersionMin: OCI_VERSION_MIN,
+    ociVersionMax: OCI_VERSION_MAX,
+    hooks: [],
+    mountOptions: [],
+    annotations: { 'io.tsrun.version': TSRUN_VERSION },
+    potentiallyUnsafeConfigAnnotations: [],
+    linux: {
+      namespaces: [],
+      capabilities: [],
+      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+  };
+}
