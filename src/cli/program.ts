@@ -38,6 +38,7 @@ export function buildProgram(version: string): Command {
     .option('--systemd-cgroup', 'treat cgroupsPath as slice:prefix:name', false)
     .addOption(new Option('--rootless <mode>', 'rootless mode').choices(['auto', 'true', 'false']).default('auto'))
     .option('--criu <path>', 'accepted for runc compatibility; tsrun does not use CRIU')
+    .enablePositionalOptions()
     .showHelpAfterError(false)
     .allowExcessArguments(false);
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { type Config, configSchema } from '../spec/config.js';
 import { parseDocument } from '../spec/validate.js';
+import { ociVersionProblem } from '../spec/version.js';
 
 export interface Bundle {
   /** Absolute path of the bundle directory. */
@@ -22,5 +23,8 @@ export function loadBundle(dir: string): Bundle {
     const hint = code === 'ENOENT' ? ' (is --bundle right? `tsrun spec` writes a default config.json)' : '';
     throw new UserError(`reading ${file}: ${code}${hint}`);
   }
-  return { dir: abs, config: parseDocument(configSchema, text, file) };
+  const config = parseDocument(configSchema, text, file);
+  const versionProblem = ociVersionProblem(config.ociVersion);
+  if (versionProblem) throw new UserError(`${file}: ociVersion: ${versionProblem}`);
+  return { dir: abs, config };
 }

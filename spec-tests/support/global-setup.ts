@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export const ROOTLESS_USER = process.env.TSRUN_TEST_USER ?? 'tsrun-test';
+
+function userIds(user: string): { uid: number; gid: number } {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new Error(`spec-tests need the unprivileged user "${user}" (useradd -m ${user}; .ci/run creates it)`);
+  }
+}
+
+/**
+ * The spec-tests drive a copy of dist/tsrun placed alone in a fresh world-readable directory:
+ * that proves it works from any path, and the unprivileged user can reach it (a clone under /root
+ * is not readable to that user).
+ */
+export default function setup(project: TestProject) {
+  const built = join(import.meta.dirname, '..', '..', 'dist', 'tsrun');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  if (process.geteuid?.() !== 0) throw new Error('spec-tests run as root (they also act as the unprivileged user through runuser)');
+  const { uid, gid } = userIds(ROOTLESS_USER);
+
+  const work = mkdtempSync('/tmp/tsrun-spec-');
+  chmodSync(work, 0o755);
+  const binDir = join(work, 'bin');
+  mkdirSync(binDir, { mode: 0o755 });
+  const bin = join(binDir, 'tsrun');
+  copyFileSync(built, bin);
+  chmodSync(bin, 0o755);
+  const userHome = join(work, 'rootless');
+  mkdirSync(join(userHome, 'xdg'), { recursive: true, mode: 0o700 });
+  for (const d of [userHome, join(userHome, 'xdg')]) {
+    chownSync(d, uid, gid);
+    chmodSync(d, 0o700);
+  }
+
+  project.provide('tsrunBin', bin);
+  project.provide('workDir', work);
+  project.provide('rootlessUser', { name: ROOTLESS_USER, uid, gid, home: userHome });
+  return () => rmSync(work, { recursive: true, force: true });
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    tsrunBin: string;
+    workDir: string;
+    rootlessUser: { name: string; uid: number; gid: number; home: string };
+  }
+}

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ownV2CgroupPath } from '../src/cgroups/detect.js';
+import { processStartTime } from '../src/container/status.js';
+import { subIdRanges } from '../src/linux/subid.js';
+
+describe('subordinate id files', () => {
+  const text = 'alice:100000:65536\n1001:300000:1000\nbob:200000:65536\nbroken\nalice:500000:0\n';
+  it('finds ranges by name and by uid, skipping malformed and empty ones', () => {
+    expect(subIdRanges(text, 'alice', 1001)).toEqual([
+      { start: 100000, count: 65536 },
+      { start: 300000, count: 1000 },
+    ]);
+    expect(subIdRanges(text, 'carol', 1002)).toEqual([]);
+  });
+});
+
+describe('cgroup v2 path of a process', () => {
+  it('reads the 0:: line', () => {
+    expect(ownV2CgroupPath('12:pids:/x\n0::/user.slice/user-1000.slice\n')).toBe('/user.slice/user-1000.slice');
+    expect(ownV2CgroupPath('12:pids:/x\n')).toBeUndefined();
+  });
+});
+
+describe('process start time', () => {
+  it('is stable for a live process, and gone once it is reaped', async () => {
+    const child = spawn('sleep', ['10'], { stdio: 'ignore' });
+    const pid = child.pid ?? 0;
+    const start = processStartTime(pid);
+    expect(start).toBeGreaterThan(0);
+    expect(processStartTime(pid)).toBe(start);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect(processStartTime(pid)).toBeUndefined();
+  });
+
+  it('parses a comm that holds spaces and parentheses', () => {
+    // comm comes from the executed file's name: run sleep through a link named "a) b (c".
+    const dir = mkdtempSync(join(tmpdir(), 'tsrun-comm-'));
+    const link = join(dir, 'a) b (c');
+    symlinkSync('/bin/sleep', link);
+    const child = spawn(link, ['10'], { stdio: 'ignore' });
+    const pid = child.pid ?? 0;
+    try {
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain('(a) b (c)');
+      const start = processStartTime(pid);
+      expect(start).toBeGreaterThan(0);
+      expect(start).toBe(processStartTime(pid));
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
