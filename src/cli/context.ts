@@ -1,5 +1,4 @@
 import { stateRoot } from '../container/root.js';
-import { ContainerStore } from '../container/store.js';
 import { isRootless, type RootlessSetting } from '../linux/rootless.js';
 import type { LogFormat } from './log.js';
 import { Logger } from './log.js';
@@ -14,11 +13,11 @@ export interface GlobalOptions {
   rootless: RootlessSetting;
 }
 
-/** What a subcommand works with: the resolved globals, computed only when asked for. */
+/** What a subcommand works with: the resolved globals, computed only when asked for (start-up stays small). */
 export class Context {
   readonly logger: Logger;
   private rootlessValue: boolean | undefined;
-  private storeValue: ContainerStore | undefined;
+  private stateRootValue: string | undefined;
 
   constructor(readonly options: GlobalOptions) {
     this.logger = new Logger(options.log, options.logFormat, options.debug);
@@ -29,8 +28,9 @@ export class Context {
     return this.rootlessValue;
   }
 
-  get store(): ContainerStore {
-    this.storeValue ??= new ContainerStore(stateRoot(this.options.root, this.rootless));
-    return this.storeValue;
+  /** The state root directory (see container/root.ts); the container store is opened by the commands that use it. */
+  get stateRoot(): string {
+    this.stateRootValue ??= stateRoot(this.options.root, this.rootless);
+    return this.stateRootValue;
   }
 }

@@ -1,4 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../spec/zod-messages.js';
+
+const count = z.int().check(z.minimum(0));
 
 /**
  * What tsrun keeps about a container in <root>/<id>/state.json. Status is not stored: it is
@@ -9,12 +12,12 @@ export const recordSchema = z.object({
   ociVersion: z.string(),
   bundle: z.string(),
   rootfs: z.string(),
-  pid: z.number().int().min(0),
+  pid: count,
   /** Start time of the init process in clock ticks since boot (/proc/PID/stat field 22). */
-  pidStartTime: z.number().int().min(0),
+  pidStartTime: count,
   created: z.string(),
   owner: z.string(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: z.optional(z.record(z.string(), z.string())),
 });
 
 export type ContainerRecord = z.infer<typeof recordSchema>;

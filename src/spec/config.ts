@@ -3,105 +3,94 @@
  * Unknown fields are dropped (zod's default), so newer or foreign extensions do not fail.
  * Types for the rest of tsrun come from here (z.infer).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
-const intRange = (min: number, max: number) => z.number().int().min(min).max(max);
+const intRange = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
 const int32 = intRange(-2147483648, 2147483647);
 const uint16 = intRange(0, 65535);
 const uint32 = intRange(0, 4294967295);
 /** 64-bit values: numbers, or bigint where parseJson found them beyond 2^53. */
-const uint64 = z.union([
-  z.number().int().nonnegative(),
-  z
-    .bigint()
-    .min(0n)
-    .max(2n ** 64n - 1n),
-]);
-const int64 = z.union([
-  z.number().int(),
-  z
-    .bigint()
-    .min(-(2n ** 63n))
-    .max(2n ** 63n - 1n),
-]);
+const uint64 = z.union([z.int().check(z.minimum(0)), z.bigint().check(z.minimum(0n), z.maximum(2n ** 64n - 1n))]);
+const int64 = z.union([z.int(), z.bigint().check(z.minimum(-(2n ** 63n)), z.maximum(2n ** 63n - 1n))]);
 const stringMap = z.record(z.string(), z.string());
 const strings = z.array(z.string());
 
 export const hookSchema = z.object({
   path: z.string(),
-  args: strings.optional(),
-  env: strings.optional(),
-  timeout: z.number().int().min(1).optional(),
+  args: z.optional(strings),
+  env: z.optional(strings),
+  timeout: z.optional(z.int().check(z.minimum(1))),
 });
 
 export const hooksSchema = z.object({
-  prestart: z.array(hookSchema).optional(),
-  createRuntime: z.array(hookSchema).optional(),
-  createContainer: z.array(hookSchema).optional(),
-  startContainer: z.array(hookSchema).optional(),
-  poststart: z.array(hookSchema).optional(),
-  poststop: z.array(hookSchema).optional(),
+  prestart: z.optional(z.array(hookSchema)),
+  createRuntime: z.optional(z.array(hookSchema)),
+  createContainer: z.optional(z.array(hookSchema)),
+  startContainer: z.optional(z.array(hookSchema)),
+  poststart: z.optional(z.array(hookSchema)),
+  poststop: z.optional(z.array(hookSchema)),
 });
 
 export const idMappingSchema = z.object({ containerID: uint32, hostID: uint32, size: uint32 });
 
 export const mountSchema = z.object({
   destination: z.string(),
-  source: z.string().optional(),
-  type: z.string().optional(),
-  options: strings.optional(),
-  uidMappings: z.array(idMappingSchema).optional(),
-  gidMappings: z.array(idMappingSchema).optional(),
+  source: z.optional(z.string()),
+  type: z.optional(z.string()),
+  options: z.optional(strings),
+  uidMappings: z.optional(z.array(idMappingSchema)),
+  gidMappings: z.optional(z.array(idMappingSchema)),
 });
 
 export const capabilitiesSchema = z.object({
-  bounding: strings.optional(),
-  permitted: strings.optional(),
-  effective: strings.optional(),
-  inheritable: strings.optional(),
-  ambient: strings.optional(),
+  bounding: z.optional(strings),
+  permitted: z.optional(strings),
+  effective: z.optional(strings),
+  inheritable: z.optional(strings),
+  ambient: z.optional(strings),
 });
 
 export const rlimitSchema = z.object({
-  type: z.string().regex(/^RLIMIT_[A-Z]+$/, 'must be an RLIMIT_* name'),
+  type: z.string().check(z.regex(/^RLIMIT_[A-Z]+$/, 'must be an RLIMIT_* name')),
   soft: uint64,
   hard: uint64,
 });
 
 export const processSchema = z.object({
-  args: strings.optional(),
-  commandLine: z.string().optional(),
-  consoleSize: z.object({ height: uint64, width: uint64 }).optional(),
+  args: z.optional(strings),
+  commandLine: z.optional(z.string()),
+  consoleSize: z.optional(z.object({ height: uint64, width: uint64 })),
   cwd: z.string(),
-  env: strings.optional(),
-  terminal: z.boolean().optional(),
-  user: z
-    .object({
-      uid: uint32.optional(),
-      gid: uint32.optional(),
-      umask: uint32.optional(),
-      additionalGids: z.array(uint32).optional(),
-      username: z.string().optional(),
-    })
-    .optional(),
-  capabilities: capabilitiesSchema.optional(),
-  apparmorProfile: z.string().optional(),
-  oomScoreAdj: z.number().int().optional(),
-  selinuxLabel: z.string().optional(),
-  ioPriority: z
-    .object({
+  env: z.optional(strings),
+  terminal: z.optional(z.boolean()),
+  user: z.optional(
+    z.object({
+      uid: z.optional(uint32),
+      gid: z.optional(uint32),
+      umask: z.optional(uint32),
+      additionalGids: z.optional(z.array(uint32)),
+      username: z.optional(z.string()),
+    }),
+  ),
+  capabilities: z.optional(capabilitiesSchema),
+  apparmorProfile: z.optional(z.string()),
+  oomScoreAdj: z.optional(z.int()),
+  selinuxLabel: z.optional(z.string()),
+  ioPriority: z.optional(
+    z.object({
       class: z.enum(['IOPRIO_CLASS_RT', 'IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE']),
-      priority: int32.optional(),
-    })
-    .optional(),
-  noNewPrivileges: z.boolean().optional(),
-  scheduler: z
-    .object({
+      priority: z.optional(int32),
+    }),
+  ),
+  noNewPrivileges: z.optional(z.boolean()),
+  scheduler: z.optional(
+    z.object({
       policy: z.enum(['SCHED_OTHER', 'SCHED_FIFO', 'SCHED_RR', 'SCHED_BATCH', 'SCHED_ISO', 'SCHED_IDLE', 'SCHED_DEADLINE']),
-      nice: int32.optional(),
-      priority: int32.optional(),
-      flags: z
-        .array(
+      nice: z.optional(int32),
+      priority: z.optional(int32),
+      flags: z.optional(
+        z.array(
           z.enum([
             'SCHED_FLAG_RESET_ON_FORK',
             'SCHED_FLAG_RECLAIM',
@@ -111,104 +100,98 @@ export const processSchema = z.object({
             'SCHED_FLAG_UTIL_CLAMP_MIN',
             'SCHED_FLAG_UTIL_CLAMP_MAX',
           ]),
-        )
-        .optional(),
-      runtime: uint64.optional(),
-      deadline: uint64.optional(),
-      period: uint64.optional(),
-    })
-    .optional(),
-  rlimits: z.array(rlimitSchema).optional(),
-  execCPUAffinity: z
-    .object({
-      initial: z
-        .string()
-        .regex(/^[0-9, -]*$/, 'must be a CPU list like "0-3,7"')
-        .optional(),
-      final: z
-        .string()
-        .regex(/^[0-9, -]*$/, 'must be a CPU list like "0-3,7"')
-        .optional(),
-    })
-    .optional(),
+        ),
+      ),
+      runtime: z.optional(uint64),
+      deadline: z.optional(uint64),
+      period: z.optional(uint64),
+    }),
+  ),
+  rlimits: z.optional(z.array(rlimitSchema)),
+  execCPUAffinity: z.optional(
+    z.object({
+      initial: z.optional(z.string().check(z.regex(/^[0-9, -]*$/, 'must be a CPU list like "0-3,7"'))),
+      final: z.optional(z.string().check(z.regex(/^[0-9, -]*$/, 'must be a CPU list like "0-3,7"'))),
+    }),
+  ),
 });
 
 export const namespaceTypes = ['mount', 'pid', 'network', 'uts', 'ipc', 'user', 'cgroup', 'time'] as const;
-export const namespaceSchema = z.object({ type: z.enum(namespaceTypes), path: z.string().optional() });
+export const namespaceSchema = z.object({ type: z.enum(namespaceTypes), path: z.optional(z.string()) });
 
 export const deviceSchema = z.object({
-  type: z.string().regex(/^[cbup]$/, 'must be one of c, b, u, p'),
+  type: z.string().check(z.regex(/^[cbup]$/, 'must be one of c, b, u, p')),
   path: z.string(),
-  fileMode: intRange(0, 0o777).optional(),
-  major: int64.optional(),
-  minor: int64.optional(),
-  uid: uint32.optional(),
-  gid: uint32.optional(),
+  fileMode: z.optional(intRange(0, 0o777)),
+  major: z.optional(int64),
+  minor: z.optional(int64),
+  uid: z.optional(uint32),
+  gid: z.optional(uint32),
 });
 
 export const deviceCgroupSchema = z.object({
   allow: z.boolean(),
-  type: z.string().optional(),
-  major: int64.optional(),
-  minor: int64.optional(),
-  access: z.string().optional(),
+  type: z.optional(z.string()),
+  major: z.optional(int64),
+  minor: z.optional(int64),
+  access: z.optional(z.string()),
 });
 
 const blockIODevice = { major: int64, minor: int64 };
 const weight = uint16;
-const throttle = z.object({ ...blockIODevice, rate: uint64.optional() });
+const throttle = z.object({ ...blockIODevice, rate: z.optional(uint64) });
 
 export const resourcesSchema = z.object({
-  unified: stringMap.optional(),
-  devices: z.array(deviceCgroupSchema).optional(),
-  pids: z.object({ limit: int64 }).optional(),
-  blockIO: z
-    .object({
-      weight: weight.optional(),
-      leafWeight: weight.optional(),
-      throttleReadBpsDevice: z.array(throttle).optional(),
-      throttleWriteBpsDevice: z.array(throttle).optional(),
-      throttleReadIOPSDevice: z.array(throttle).optional(),
-      throttleWriteIOPSDevice: z.array(throttle).optional(),
-      weightDevice: z.array(z.object({ ...blockIODevice, weight: weight.optional(), leafWeight: weight.optional() })).optional(),
-    })
-    .optional(),
-  cpu: z
-    .object({
-      cpus: z.string().optional(),
-      mems: z.string().optional(),
-      period: uint64.optional(),
-      quota: int64.optional(),
-      burst: uint64.optional(),
-      realtimePeriod: uint64.optional(),
-      realtimeRuntime: int64.optional(),
-      shares: uint64.optional(),
-      idle: int64.optional(),
-    })
-    .optional(),
-  hugepageLimits: z
-    .array(z.object({ pageSize: z.string().regex(/^[1-9][0-9]*[KMG]B$/, 'must look like "2MB" or "1GB"'), limit: uint64 }))
-    .optional(),
-  memory: z
-    .object({
-      kernel: int64.optional(),
-      kernelTCP: int64.optional(),
-      limit: int64.optional(),
-      reservation: int64.optional(),
-      swap: int64.optional(),
-      swappiness: uint64.optional(),
-      disableOOMKiller: z.boolean().optional(),
-      useHierarchy: z.boolean().optional(),
-      checkBeforeUpdate: z.boolean().optional(),
-    })
-    .optional(),
-  network: z
-    .object({
-      classID: uint32.optional(),
-      priorities: z.array(z.object({ name: z.string(), priority: uint32 })).optional(),
-    })
-    .optional(),
-  rdma: z.record(z.string(), z.object({ hcaHandles: uint32.optional(), hcaObjects: uint32.optional() })).optional(),
+  unified: z.optional(stringMap),
+  devices: z.optional(z.array(deviceCgroupSchema)),
+  pids: z.optional(z.object({ limit: int64 })),
+  blockIO: z.optional(
+    z.object({
+      weight: z.optional(weight),
+      leafWeight: z.optional(weight),
+      throttleReadBpsDevice: z.optional(z.array(throttle)),
+      throttleWriteBpsDevice: z.optional(z.array(throttle)),
+      throttleReadIOPSDevice: z.optional(z.array(throttle)),
+      throttleWriteIOPSDevice: z.optional(z.array(throttle)),
+      weightDevice: z.optional(z.array(z.object({ ...blockIODevice, weight: z.optional(weight), leafWeight: z.optional(weight) }))),
+    }),
+  ),
+  cpu: z.optional(
+    z.object({
+      cpus: z.optional(z.string()),
+      mems: z.optional(z.string()),
+      period: z.optional(uint64),
+      quota: z.optional(int64),
+      burst: z.optional(uint64),
+      realtimePeriod: z.optional(uint64),
+      realtimeRuntime: z.optional(int64),
+      shares: z.optional(uint64),
+      idle: z.optional(int64),
+    }),
+  ),
+  hugepageLimits: z.optional(
+    z.array(z.object({ pageSize: z.string().check(z.regex(/^[1-9][0-9]*[KMG]B$/, 'must look like "2MB" or "1GB"')), limit: uint64 })),
+  ),
+  memory: z.optional(
+    z.object({
+      kernel: z.optional(int64),
+      kernelTCP: z.optional(int64),
+      limit: z.optional(int64),
+      reservation: z.optional(int64),
+      swap: z.optional(int64),
+      swappiness: z.optional(uint64),
+      disableOOMKiller: z.optional(z.boolean()),
+      useHierarchy: z.optional(z.boolean()),
+      checkBeforeUpdate: z.optional(z.boolean()),
+    }),
+  ),
+  network: z.optional(
+    z.object({
+      classID: z.optional(uint32),
+      priorities: z.optional(z.array(z.object({ name: z.string(), priority: uint32 }))),
+    }),
+  ),
+  rdma: z.optional(z.record(z.string(), z.object({ hcaHandles: z.optional(uint32), hcaObjects: z.optional(uint32) }))),
 });
 
 export const seccompActions = [
@@ -265,53 +248,50 @@ export const seccompArchs = [
 
 export const seccompSchema = z.object({
   defaultAction: z.enum(seccompActions),
-  defaultErrnoRet: uint32.optional(),
-  flags: z.array(z.enum(seccompFlags)).optional(),
-  listenerPath: z.string().optional(),
-  listenerMetadata: z.string().optional(),
-  architectures: z.array(z.enum(seccompArchs)).optional(),
-  syscalls: z
-    .array(
+  defaultErrnoRet: z.optional(uint32),
+  flags: z.optional(z.array(z.enum(seccompFlags))),
+  listenerPath: z.optional(z.string()),
+  listenerMetadata: z.optional(z.string()),
+  architectures: z.optional(z.array(z.enum(seccompArchs))),
+  syscalls: z.optional(
+    z.array(
       z.object({
-        names: z.array(z.string()).min(1),
+        names: z.array(z.string()).check(z.minLength(1)),
         action: z.enum(seccompActions),
-        errnoRet: uint32.optional(),
-        args: z.array(z.object({ index: uint32, value: uint64, valueTwo: uint64.optional(), op: z.enum(seccompOperators) })).optional(),
+        errnoRet: z.optional(uint32),
+        args: z.optional(z.array(z.object({ index: uint32, value: uint64, valueTwo: z.optional(uint64), op: z.enum(seccompOperators) }))),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
-const timeOffset = z.object({ secs: int64.optional(), nanosecs: uint32.optional() });
+const timeOffset = z.object({ secs: z.optional(int64), nanosecs: z.optional(uint32) });
 
 export const linuxSchema = z.object({
-  devices: z.array(deviceSchema).optional(),
-  netDevices: z.record(z.string(), z.object({ name: z.string().optional() })).optional(),
-  uidMappings: z.array(idMappingSchema).optional(),
-  gidMappings: z.array(idMappingSchema).optional(),
-  namespaces: z.array(namespaceSchema).optional(),
-  resources: resourcesSchema.optional(),
-  cgroupsPath: z.string().optional(),
-  rootfsPropagation: z.enum(['private', 'shared', 'slave', 'unbindable']).optional(),
-  seccomp: seccompSchema.optional(),
-  sysctl: stringMap.optional(),
-  maskedPaths: strings.optional(),
-  readonlyPaths: strings.optional(),
-  mountLabel: z.string().optional(),
-  intelRdt: z
-    .object({
-      closID: z.string().optional(),
-      schemata: strings.optional(),
-      l3CacheSchema: z.string().optional(),
-      memBwSchema: z
-        .string()
-        .regex(/^MB:[^\n]*$/, 'must start with "MB:"')
-        .optional(),
-      enableMonitoring: z.boolean().optional(),
-    })
-    .optional(),
-  memoryPolicy: z
-    .object({
+  devices: z.optional(z.array(deviceSchema)),
+  netDevices: z.optional(z.record(z.string(), z.object({ name: z.optional(z.string()) }))),
+  uidMappings: z.optional(z.array(idMappingSchema)),
+  gidMappings: z.optional(z.array(idMappingSchema)),
+  namespaces: z.optional(z.array(namespaceSchema)),
+  resources: z.optional(resourcesSchema),
+  cgroupsPath: z.optional(z.string()),
+  rootfsPropagation: z.optional(z.enum(['private', 'shared', 'slave', 'unbindable'])),
+  seccomp: z.optional(seccompSchema),
+  sysctl: z.optional(stringMap),
+  maskedPaths: z.optional(strings),
+  readonlyPaths: z.optional(strings),
+  mountLabel: z.optional(z.string()),
+  intelRdt: z.optional(
+    z.object({
+      closID: z.optional(z.string()),
+      schemata: z.optional(strings),
+      l3CacheSchema: z.optional(z.string()),
+      memBwSchema: z.optional(z.string().check(z.regex(/^MB:[^\n]*$/, 'must start with "MB:"'))),
+      enableMonitoring: z.optional(z.boolean()),
+    }),
+  ),
+  memoryPolicy: z.optional(
+    z.object({
       mode: z.enum([
         'MPOL_DEFAULT',
         'MPOL_BIND',
@@ -321,25 +301,25 @@ export const linuxSchema = z.object({
         'MPOL_PREFERRED_MANY',
         'MPOL_LOCAL',
       ]),
-      nodes: z.string().optional(),
-      flags: z.array(z.enum(['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES'])).optional(),
-    })
-    .optional(),
-  personality: z.object({ domain: z.enum(['LINUX', 'LINUX32']).optional(), flags: strings.optional() }).optional(),
-  timeOffsets: z.object({ boottime: timeOffset.optional(), monotonic: timeOffset.optional() }).optional(),
+      nodes: z.optional(z.string()),
+      flags: z.optional(z.array(z.enum(['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES']))),
+    }),
+  ),
+  personality: z.optional(z.object({ domain: z.optional(z.enum(['LINUX', 'LINUX32'])), flags: z.optional(strings) })),
+  timeOffsets: z.optional(z.object({ boottime: z.optional(timeOffset), monotonic: z.optional(timeOffset) })),
 });
 
 /** The document's shape; which ociVersion tsrun runs is decided when a bundle is loaded (container/bundle.ts). */
 export const configSchema = z.object({
   ociVersion: z.string(),
-  root: z.object({ path: z.string(), readonly: z.boolean().optional() }).optional(),
-  mounts: z.array(mountSchema).optional(),
-  process: processSchema.optional(),
-  hostname: z.string().optional(),
-  domainname: z.string().optional(),
-  hooks: hooksSchema.optional(),
-  annotations: stringMap.optional(),
-  linux: linuxSchema.optional(),
+  root: z.optional(z.object({ path: z.string(), readonly: z.optional(z.boolean()) })),
+  mounts: z.optional(z.array(mountSchema)),
+  process: z.optional(processSchema),
+  hostname: z.optional(z.string()),
+  domainname: z.optional(z.string()),
+  hooks: z.optional(hooksSchema),
+  annotations: z.optional(stringMap),
+  linux: z.optional(linuxSchema),
 });
 
 export type Config = z.infer<typeof configSchema>;

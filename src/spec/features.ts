@@ -1,46 +1,40 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { namespaceTypes, seccompActions, seccompArchs, seccompFlags, seccompOperators } from './config.js';
 
-const enabled = z.object({ enabled: z.boolean().optional() });
+const enabled = z.optional(z.object({ enabled: z.optional(z.boolean()) }));
+const flag = z.optional(z.boolean());
+const strings = z.optional(z.array(z.string()));
 
 /** The features document of features.md and features-linux.md. */
 export const featuresSchema = z.object({
   ociVersionMin: z.string(),
   ociVersionMax: z.string(),
-  hooks: z.array(z.string()).optional(),
-  mountOptions: z.array(z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  potentiallyUnsafeConfigAnnotations: z.array(z.string()).optional(),
-  linux: z
-    .object({
-      namespaces: z.array(z.enum(namespaceTypes)).optional(),
-      capabilities: z.array(z.string().regex(/^CAP_[A-Z_]+$/)).optional(),
-      cgroup: z
-        .object({
-          v1: z.boolean().optional(),
-          v2: z.boolean().optional(),
-          systemd: z.boolean().optional(),
-          systemdUser: z.boolean().optional(),
-          rdma: z.boolean().optional(),
-        })
-        .optional(),
-      seccomp: z
-        .object({
-          enabled: z.boolean().optional(),
-          actions: z.array(z.enum(seccompActions)).optional(),
-          operators: z.array(z.enum(seccompOperators)).optional(),
-          archs: z.array(z.enum(seccompArchs)).optional(),
-          knownFlags: z.array(z.enum(seccompFlags)).optional(),
-          supportedFlags: z.array(z.enum(seccompFlags)).optional(),
-        })
-        .optional(),
-      apparmor: enabled.optional(),
-      selinux: enabled.optional(),
-      intelRdt: enabled.optional(),
-      mountExtensions: z.object({ idmap: enabled.optional() }).optional(),
-      netDevices: enabled.optional(),
-    })
-    .optional(),
+  hooks: strings,
+  mountOptions: strings,
+  annotations: z.optional(z.record(z.string(), z.string())),
+  potentiallyUnsafeConfigAnnotations: strings,
+  linux: z.optional(
+    z.object({
+      namespaces: z.optional(z.array(z.enum(namespaceTypes))),
+      capabilities: z.optional(z.array(z.string().check(z.regex(/^CAP_[A-Z_]+$/, 'must be a CAP_* name')))),
+      cgroup: z.optional(z.object({ v1: flag, v2: flag, systemd: flag, systemdUser: flag, rdma: flag })),
+      seccomp: z.optional(
+        z.object({
+          enabled: flag,
+          actions: z.optional(z.array(z.enum(seccompActions))),
+          operators: z.optional(z.array(z.enum(seccompOperators))),
+          archs: z.optional(z.array(z.enum(seccompArchs))),
+          knownFlags: z.optional(z.array(z.enum(seccompFlags))),
+          supportedFlags: z.optional(z.array(z.enum(seccompFlags))),
+        }),
+      ),
+      apparmor: enabled,
+      selinux: enabled,
+      intelRdt: enabled,
+      mountExtensions: z.optional(z.object({ idmap: enabled })),
+      netDevices: enabled,
+    }),
+  ),
 });
 
 export type Features = z.infer<typeof featuresSchema>;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 export const containerStatuses = ['creating', 'created', 'running', 'stopped'] as const;
 
@@ -7,9 +8,9 @@ export const stateSchema = z.object({
   ociVersion: z.string(),
   id: z.string(),
   status: z.enum(containerStatuses),
-  pid: z.number().int().min(0).optional(),
+  pid: z.optional(z.int().check(z.minimum(0))),
   bundle: z.string(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: z.optional(z.record(z.string(), z.string())),
 });
 
 export type State = z.infer<typeof stateSchema>;

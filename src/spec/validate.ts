@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { parseJson } from './json.js';
 
 /** A document that is not valid JSON or does not match its schema; the message names the JSON path. */
@@ -19,7 +19,7 @@ function jsonPath(path: readonly PropertyKey[]): string {
 }
 
 /** Describes the first problem zod found: `linux.resources.pids.limit: expected number, received string`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid document';
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
@@ -27,7 +27,7 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /** Parses JSON text and checks it against a schema; `what` names the document in messages ("config.json"). */
-export function parseDocument<S extends z.ZodType>(schema: S, text: string, what: string): z.infer<S> {
+export function parseDocument<S extends z.ZodMiniType>(schema: S, text: string, what: string): z.infer<S> {
   let raw: unknown;
   try {
     raw = parseJson(text);

@@ -1,10 +1,10 @@
-import { ContainerNotFoundError } from '../../container/store.js';
+import { ContainerNotFoundError, ContainerStore } from '../../container/store.js';
 import type { Context } from '../context.js';
 import { notSupported } from '../errors.js';
 
 export function deleteContainer(ctx: Context, id: string, force: boolean): void {
   try {
-    ctx.store.load(id);
+    new ContainerStore(ctx.stateRoot).load(id);
   } catch (err) {
     // Engines always follow `delete` with `delete --force`, also for a container already gone: that succeeds.
     if (force && err instanceof ContainerNotFoundError) return;

@@ -2,7 +2,6 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { release, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cgroupMode, ownV2CgroupPath } from '../../cgroups/detect.js';
-import { stateRoot } from '../../container/root.js';
 import { SyscallError } from '../../linux/errno.js';
 import * as libc from '../../linux/libc.js';
 import { runShim } from '../../linux/shim.js';
@@ -162,7 +161,7 @@ function stateRootCheck(ctx: Context): Check {
   const name = 'state root';
   let root: string;
   try {
-    root = stateRoot(ctx.options.root, ctx.rootless);
+    root = ctx.stateRoot;
   } catch (err) {
     return { name, level: 'error', detail: (err as Error).message };
   }

@@ -1,5 +1,5 @@
 import { type ContainerDescription, describeContainer } from '../../container/describe.js';
-import { ContainerNotFoundError } from '../../container/store.js';
+import { ContainerNotFoundError, ContainerStore } from '../../container/store.js';
 import type { Context } from '../context.js';
 
 function table(rows: ContainerDescription[]): string {
@@ -17,10 +17,11 @@ function table(rows: ContainerDescription[]): string {
 }
 
 export function list(ctx: Context, format: 'table' | 'json', quiet: boolean): void {
+  const store = new ContainerStore(ctx.stateRoot);
   const rows: ContainerDescription[] = [];
-  for (const id of ctx.store.ids()) {
+  for (const id of store.ids()) {
     try {
-      rows.push(describeContainer(ctx.store, id));
+      rows.push(describeContainer(store, id));
     } catch (err) {
       // A directory removed by a concurrent delete is simply no longer listed.
       if (!(err instanceof ContainerNotFoundError)) throw err;

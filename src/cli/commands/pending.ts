@@ -1,5 +1,6 @@
 import { loadBundle } from '../../container/bundle.js';
 import { checkContainerId } from '../../container/id.js';
+import { ContainerStore } from '../../container/store.js';
 import type { Context } from '../context.js';
 import { notSupported } from '../errors.js';
 
@@ -14,7 +15,7 @@ export function pending(ctx: Context, [id]: string[], opts: Record<string, unkno
       checkContainerId(id);
       loadBundle(opts.bundle);
     } else {
-      ctx.store.load(id);
+      new ContainerStore(ctx.stateRoot).load(id);
     }
   }
   throw notSupported(why);
