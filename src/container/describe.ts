@@ -5,8 +5,8 @@ import type { ContainerStore } from './store.js';
 /** The state document of runtime.md plus runc's extra fields (rootfs, created, owner). */
 export type ContainerDescription = State & { rootfs: string; created: string; owner: string };
 
-export function describeContainer(store: ContainerStore, id: string): ContainerDescription {
-  const record = store.load(id);
+export async function describeContainer(store: ContainerStore, id: string): Promise<ContainerDescription> {
+  const record = await store.load(id);
   const status = deriveStatus(record, store.execFifo(id));
   return {
     ociVersion: record.ociVersion,

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
-import { parseDocument } from '../spec/validate.js';
 import { checkContainerId } from './id.js';
-import { type ContainerRecord, recordSchema } from './record.js';
+import type { ContainerRecord } from './record.js';
 
 export const STATE_FILE = 'state.json';
 export const EXEC_FIFO = 'exec.fifo';
@@ -27,7 +26,8 @@ export class ContainerStore {
     return join(this.dir(id), EXEC_FIFO);
   }
 
-  load(id: string): ContainerRecord {
+  /** The container's record; its schema loads only when there is a file to check (a miss stays cheap). */
+  async load(id: string): Promise<ContainerRecord> {
     const file = join(this.dir(id), STATE_FILE);
     let text: string;
     try {
@@ -36,6 +36,7 @@ export class ContainerStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id);
       throw new UserError(`reading ${file}: ${(err as NodeJS.ErrnoException).code}`);
     }
+    const [{ parseDocument }, { recordSchema }] = await Promise.all([import('../spec/validate.js'), import('./record.js')]);
     return parseDocument(recordSchema, text, file);
   }
 

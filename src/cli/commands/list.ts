@@ -16,12 +16,12 @@ function table(rows: ContainerDescription[]): string {
     .join('\n');
 }
 
-export function list(ctx: Context, format: 'table' | 'json', quiet: boolean): void {
+export async function list(ctx: Context, format: 'table' | 'json', quiet: boolean): Promise<void> {
   const store = new ContainerStore(ctx.stateRoot);
   const rows: ContainerDescription[] = [];
   for (const id of store.ids()) {
     try {
-      rows.push(describeContainer(store, id));
+      rows.push(await describeContainer(store, id));
     } catch (err) {
       // A directory removed by a concurrent delete is simply no longer listed.
       if (!(err instanceof ContainerNotFoundError)) throw err;

@@ -9,13 +9,13 @@ import { notSupported } from '../errors.js';
  * is the one a full tsrun would give first: create/run validate the id and the bundle's config,
  * the others need an existing container.
  */
-export function pending(ctx: Context, [id]: string[], opts: Record<string, unknown>, why: string): never {
+export async function pending(ctx: Context, [id]: string[], opts: Record<string, unknown>, why: string): Promise<never> {
   if (id !== undefined) {
     if (typeof opts.bundle === 'string') {
       checkContainerId(id);
       loadBundle(opts.bundle);
     } else {
-      new ContainerStore(ctx.stateRoot).load(id);
+      await new ContainerStore(ctx.stateRoot).load(id);
     }
   }
   throw notSupported(why);
