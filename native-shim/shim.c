@@ -19,26 +19,12 @@
 
 static int sync_fd = -1;
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
+/* Moves exactly len bytes to (writing) or from fd, across short transfers and EINTR. */
+static int transfer_all(int fd, void *buf, size_t len, int writing)
 {
 	char *p = buf;
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -52,7 +38,7 @@ static int read_all(int fd, void *buf, size_t len)
 static void report(uint32_t kind, uint32_t step, int err, const char *detail)
 {
 	struct report r = { kind, step, err, (uint32_t)strlen(detail) };
-	if (write_all(sync_fd, &r, sizeof(r)) < 0 || write_all(sync_fd, detail, r.detail_len) < 0)
+	if (transfer_all(sync_fd, &r, sizeof(r), 1) < 0 || transfer_all(sync_fd, (char *)detail, r.detail_len, 1) < 0)
 		_exit(125);
 }
 
@@ -104,10 +90,10 @@ int main(int argc, char **argv)
 		return 127;
 	sync_fd = atoi(argv[1]);
 
-	if (read_all(sync_fd, &size, sizeof(size)) < 0 || size < sizeof(h) || size > PLAN_MAX)
+	if (transfer_all(sync_fd, &size, sizeof(size), 0) < 0 || size < sizeof(h) || size > PLAN_MAX)
 		return 127;
 	plan = malloc(size);
-	if (plan == NULL || read_all(sync_fd, plan, size) < 0)
+	if (plan == NULL || transfer_all(sync_fd, plan, size, 0) < 0)
 		return 127;
 	memcpy(&h, plan, sizeof(h));
 	if (h.magic != PLAN_MAGIC || h.version != PLAN_VERSION || h.size != size - sizeof(h))
