@@ -41,6 +41,24 @@ function gitCommit() {
   }
 }
 
+/**
+ * commander loads node:child_process (with net and stream) at start-up, only for external
+ * subcommands, which tsrun has none of. Load it when first used instead: that is several ms of
+ * every tsrun call.
+ */
+const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(b) {
+    b.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const eager = "import childProcess from 'node:child_process';";
+      if (!text.includes(eager)) throw new Error(`${args.path}: commander changed; update lazyCommanderChildProcess`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 async function main() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major !== 22) throw new Error(`build with Node 22 (npm run build uses node_modules/.bin/node); this is ${process.version}`);
@@ -62,6 +80,7 @@ async function main() {
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
+    plugins: [lazyCommanderChildProcess],
     define: {
       TSRUN_BUILD: JSON.stringify({ version: pkg.version, commit: gitCommit() }),
       'import.meta.dirname': '""',
