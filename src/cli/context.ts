@@ -1,7 +1,6 @@
 import { stateRoot } from '../container/root.js';
 import { isRootless, type RootlessSetting } from '../linux/rootless.js';
 import type { LogFormat } from './log.js';
-import { Logger } from './log.js';
 
 /** The global flags, as every subcommand receives them. */
 export interface GlobalOptions {
@@ -15,13 +14,10 @@ export interface GlobalOptions {
 
 /** What a subcommand works with: the resolved globals, computed only when asked for (start-up stays small). */
 export class Context {
-  readonly logger: Logger;
   private rootlessValue: boolean | undefined;
   private stateRootValue: string | undefined;
 
-  constructor(readonly options: GlobalOptions) {
-    this.logger = new Logger(options.log, options.logFormat, options.debug);
-  }
+  constructor(readonly options: GlobalOptions) {}
 
   get rootless(): boolean {
     this.rootlessValue ??= isRootless(this.options.rootless);

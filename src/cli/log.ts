@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
-export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+export type LogLevel = 'error';
 
 /**
  * Where tsrun reports: stderr for people, and with --log a file engines read. With
@@ -12,7 +12,6 @@ export class Logger {
   constructor(
     private readonly file: string | undefined,
     private readonly format: LogFormat,
-    private readonly debugEnabled: boolean,
   ) {}
 
   private write(level: LogLevel, msg: string): void {
@@ -24,17 +23,6 @@ export class Logger {
     } catch (err) {
       process.stderr.write(`tsrun: cannot write log file ${this.file}: ${(err as NodeJS.ErrnoException).code}\n`);
     }
-  }
-
-  debug(msg: string): void {
-    if (!this.debugEnabled) return;
-    this.write('debug', msg);
-    if (this.file === undefined) process.stderr.write(`tsrun: debug: ${msg}\n`);
-  }
-
-  warn(msg: string): void {
-    this.write('warning', msg);
-    process.stderr.write(`tsrun: warning: ${msg}\n`);
   }
 
   /** An error goes to the log file (for engines) and always to stderr. */

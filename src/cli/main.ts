@@ -13,8 +13,8 @@ function subcommandOf(program: Command, argv: readonly string[]): string | undef
 
 /** A logger for errors raised before or outside a subcommand's own context. */
 function loggerFor(program: Command): Logger {
-  const opts = program.opts<{ log?: string; logFormat?: LogFormat; debug?: boolean }>();
-  return new Logger(opts.log, opts.logFormat ?? 'text', opts.debug === true);
+  const opts = program.opts<{ log?: string; logFormat?: LogFormat }>();
+  return new Logger(opts.log, opts.logFormat ?? 'text');
 }
 
 export async function main(rawArgv: readonly string[]): Promise<number> {

@@ -74,23 +74,6 @@ function rawSyscall(name: string, nr: number, args: number[]): number {
   return out.value;
 }
 
-function idCall(funcName: string): number {
-  const ffi = lib();
-  return ffi.load({
-    library: LIBC,
-    funcName,
-    retType: ffi.DataType.U32,
-    paramsType: [],
-    paramsValue: [],
-    freeResultMemory: false,
-  }) as number;
-}
-
-export const geteuid = (): number => idCall('geteuid');
-export const getuid = (): number => idCall('getuid');
-export const getegid = (): number => idCall('getegid');
-export const getgid = (): number => idCall('getgid');
-
 export function memfdCreate(name: string, flags: number): number {
   const { DataType } = lib();
   return callInt('memfd_create', [DataType.String, DataType.U32], [name, flags], `"${name}"`);
