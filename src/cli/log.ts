@@ -1,7 +1,6 @@
 import { appendFileSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
-export type LogLevel = 'error';
 
 /**
  * Where tsrun reports: stderr for people, and with --log a file engines read. With
@@ -14,7 +13,13 @@ export class Logger {
     private readonly format: LogFormat,
   ) {}
 
-  private write(level: LogLevel, msg: string): void {
+  /** An error goes to the log file (for engines) and always to stderr. */
+  error(msg: string): void {
+    this.toFile('error', msg);
+    process.stderr.write(`tsrun: ${msg}\n`);
+  }
+
+  private toFile(level: 'error', msg: string): void {
     if (this.file === undefined) return;
     const time = new Date().toISOString();
     const line = this.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
@@ -23,11 +28,5 @@ export class Logger {
     } catch (err) {
       process.stderr.write(`tsrun: cannot write log file ${this.file}: ${(err as NodeJS.ErrnoException).code}\n`);
     }
-  }
-
-  /** An error goes to the log file (for engines) and always to stderr. */
-  error(msg: string): void {
-    this.write('error', msg);
-    process.stderr.write(`tsrun: ${msg}\n`);
   }
 }
