@@ -4,9 +4,13 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 1u
+#define PLAN_VERSION 2u
 
-/* Plan: header, then nsteps steps; each step is a step_header and len payload bytes. */
+/*
+ * Plan: header, then nsteps steps; each step is a step_header and len payload bytes.
+ * Payload fields, in the order listed per op: u32, u64, str (u32 length, bytes, NUL),
+ * strv (u32 count, then that many str), u32v (u32 count, then that many u32).
+ */
 struct plan_header {
 	uint32_t magic;
 	uint32_t version;
@@ -21,15 +25,60 @@ struct step_header {
 };
 
 enum shim_op {
-	OP_UNSHARE = 1, /* payload: u64 clone flags */
-	OP_EXIT = 2,    /* payload: u32 exit status */
+	OP_UNSHARE = 1,        /* u64 flags */
+	OP_EXIT = 2,           /* u32 status */
+	OP_CLONE = 3,          /* u64 flags, u32 parent_mode (enum parent_mode) */
+	OP_SETNS = 4,          /* str path, u32 nstype */
+	OP_NEXT_PLAN = 5,      /* (none): read the next plan from the sync socket and run it instead of the rest */
+	OP_SYNC = 6,           /* (none): report REPORT_SYNC, then wait like OP_WAIT_PARENT */
+	OP_SET_IDS = 7,        /* u32 uid, u32 gid, u32 set_groups, u32v groups */
+	OP_ROOTFS = 8,         /* str path: the directory later steps resolve paths in */
+	OP_MOUNT = 9,          /* str source, str target, str fstype, u64 flags, str data, u32 create */
+	OP_MKNOD = 10,         /* str path, u32 mode, u64 dev, u32 uid, u32 gid */
+	OP_SYMLINK = 11,       /* str target, str linkpath */
+	OP_PIVOT = 12,         /* u32 no_pivot */
+	OP_SETHOSTNAME = 13,   /* str name */
+	OP_SETDOMAINNAME = 14, /* str name */
+	OP_WRITE_FILE = 15,    /* str path, str content, u64 required statfs magic (0: any) */
+	OP_SETRLIMIT = 16,     /* u32 resource, u64 soft, u64 hard */
+	OP_CAPS = 17,          /* u32 last_cap, u64 effective, permitted, inheritable, ambient */
+	OP_NO_NEW_PRIVS = 18,  /* (none) */
+	OP_UMASK = 19,         /* u32 mask */
+	OP_CHDIR = 20,         /* str path */
+	OP_HOOK = 21,          /* str path, strv argv, strv envp, u32 timeout seconds (0: none), str stdin */
+	OP_OPEN_FIFO = 22,     /* str path */
+	OP_READY = 23,         /* (none): report REPORT_READY; the sync socket is closed after it */
+	OP_WAIT_START = 24,    /* (none): open the FIFO for writing (blocks until start), write one byte */
+	OP_FIND_EXEC = 25,     /* str file, str PATH value */
+	OP_EXEC = 26,          /* strv argv, strv envp */
+	OP_CLOSE_FDS = 27,     /* u32 first fd to mark close-on-exec */
+	OP_MASK = 28,          /* str path, str null device path: a dir gets a read-only tmpfs, anything else the device */
+	OP_PERSONALITY = 29,   /* u32 persona */
+	OP_IOPRIO = 30,        /* u32 ioprio value */
+	OP_READONLY = 31,      /* str path: bind it onto itself read-only (absent: nothing to do) */
+	OP_SETATTR = 33,       /* str path, u64 attr_set, u64 attr_clr, u32 recursive: mount_setattr on the mount at path */
+	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
+};
+
+enum parent_mode {
+	PARENT_EXIT = 0,  /* report the child's pid and exit */
+	PARENT_RELAY = 1, /* report, then forward signals to the child and exit with its status */
+};
+
+enum create_mode {
+	CREATE_NONE = 0,
+	CREATE_DIR = 1,
+	CREATE_FILE = 2,
+	CREATE_MASK = 0xff,
+	/* With MS_REMOUNT: keep the target's nosuid/nodev/noexec/atime flags (a user namespace may not clear them). */
+	KEEP_LOCKED_FLAGS = 0x100,
 };
 
 /* Report: sent by the shim after each step; detail_len bytes of text follow. */
 struct report {
 	uint32_t kind;
 	uint32_t step;
-	int32_t err; /* errno of a failed step, 0 otherwise */
+	int32_t value; /* errno of a failed step (0: see detail), pid for REPORT_PID */
 	uint32_t detail_len;
 };
 
@@ -37,6 +86,9 @@ enum report_kind {
 	REPORT_STEP_OK = 1,
 	REPORT_STEP_FAILED = 2,
 	REPORT_PLAN_INVALID = 3,
+	REPORT_PID = 4,
+	REPORT_SYNC = 5,
+	REPORT_READY = 6,
 };
 
 #endif

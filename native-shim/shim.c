@@ -1,23 +1,64 @@
 /*
- * tsrun native shim: executes a plan compiled by tsrun's TypeScript side.
- * It holds no policy: every step, value and order comes from the plan.
+ * tsrun native shim: executes a plan compiled by tsrun's TypeScript side, step by step.
+ * It holds no policy: every step, value and order comes from the plan; paths it creates or
+ * mounts on are resolved inside the root it was given, never following links out of it.
  * Usage: tsrun-shim SYNC_FD
- *   SYNC_FD is a unix stream socket: the shim reads a u32 length and the plan from it,
- *   then writes one report per step.
+ *   SYNC_FD is a unix stream socket: the shim reads a u32 length and the plan from it, then
+ *   writes one report per step, and reads one byte at each wait point.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "protocol.h"
 
-#define PLAN_MAX (1u << 20)
+#define PLAN_MAX (16u << 20)
+#define MAX_LIST 4096
 
 static int sync_fd = -1;
+static int root_fd = AT_FDCWD;
+static int fifo_fd = -1;
+static char exec_path[4096];
+static pid_t relay_child;
+
+/* A step's failure: errno (0 when detail says it all) and what was being done. */
+struct failure {
+	int err;
+	char detail[512];
+};
+
+static int fail(struct failure *f, int err, const char *fmt, const char *arg)
+{
+	f->err = err;
+	/* A path longer than the detail is cut: the message stays one line. */
+	if (snprintf(f->detail, sizeof(f->detail), fmt, arg) >= (int)sizeof(f->detail))
+		f->detail[sizeof(f->detail) - 1] = '\0';
+	return -1;
+}
 
 /* Moves exactly len bytes to (writing) or from fd, across short transfers and EINTR. */
 static int transfer_all(int fd, void *buf, size_t len, int writing)
@@ -35,12 +76,22 @@ static int transfer_all(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
-static void report(uint32_t kind, uint32_t step, int err, const char *detail)
+static void report(uint32_t kind, uint32_t step, int32_t value, const char *detail)
 {
-	struct report r = { kind, step, err, (uint32_t)strlen(detail) };
+	struct report r = { kind, step, value, (uint32_t)strlen(detail) };
+	if (sync_fd < 0)
+		return;
 	if (transfer_all(sync_fd, &r, sizeof(r), 1) < 0 || transfer_all(sync_fd, (char *)detail, r.detail_len, 1) < 0)
 		_exit(125);
 }
+
+/* ---- payload decoding ---- */
+
+struct cursor {
+	const unsigned char *p;
+	uint32_t left;
+	uint32_t step;
+};
 
 static _Noreturn void plan_invalid(uint32_t step, const char *why)
 {
@@ -48,74 +99,616 @@ static _Noreturn void plan_invalid(uint32_t step, const char *why)
 	_exit(126);
 }
 
-static uint64_t payload_u64(const unsigned char *p, uint32_t len, uint32_t step)
+static const void *take(struct cursor *c, uint32_t n)
 {
-	uint64_t v;
-	if (len != sizeof(v))
-		plan_invalid(step, "payload is not a u64");
-	memcpy(&v, p, sizeof(v));
-	return v;
+	const void *at = c->p;
+	if (c->left < n)
+		plan_invalid(c->step, "truncated payload");
+	c->p += n;
+	c->left -= n;
+	return at;
 }
 
-static uint32_t payload_u32(const unsigned char *p, uint32_t len, uint32_t step)
+static uint32_t get_u32(struct cursor *c)
 {
 	uint32_t v;
-	if (len != sizeof(v))
-		plan_invalid(step, "payload is not a u32");
-	memcpy(&v, p, sizeof(v));
+	memcpy(&v, take(c, sizeof(v)), sizeof(v));
 	return v;
 }
 
-/* Runs one step; returns 0 or an errno, with *detail naming what failed. */
-static int run_step(uint32_t step, uint16_t op, const unsigned char *payload, uint32_t len, const char **detail)
+static uint64_t get_u64(struct cursor *c)
 {
-	switch (op) {
-	case OP_UNSHARE:
-		*detail = "unshare";
-		return unshare((int)payload_u64(payload, len, step)) < 0 ? errno : 0;
-	case OP_EXIT:
-		_exit((int)payload_u32(payload, len, step));
-	default:
-		plan_invalid(step, "unknown op");
+	uint64_t v;
+	memcpy(&v, take(c, sizeof(v)), sizeof(v));
+	return v;
+}
+
+static const char *get_str(struct cursor *c)
+{
+	uint32_t n = get_u32(c);
+	const char *s = take(c, n + 1);
+	if (s[n] != '\0' || strlen(s) != n)
+		plan_invalid(c->step, "bad string");
+	return s;
+}
+
+/* A NULL-terminated array of strings; the array lives until exec (the shim never frees). */
+static char **get_strv(struct cursor *c)
+{
+	uint32_t n = get_u32(c);
+	if (n > MAX_LIST)
+		plan_invalid(c->step, "list too long");
+	char **v = calloc(n + 1, sizeof(char *));
+	if (v == NULL)
+		plan_invalid(c->step, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (char *)get_str(c);
+	return v;
+}
+
+/* ---- paths inside the root ---- */
+
+static int open_in_root(const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+/*
+ * Opens path (relative to the root) as O_PATH, creating missing directories along it and, with
+ * CREATE_FILE, the last component as an empty file. Every component is resolved in the root.
+ */
+static int resolve_target(const char *path, uint32_t create, struct failure *f)
+{
+	char prefix[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(prefix))
+		return fail(f, ENAMETOOLONG, "%s", path);
+	int fd = open_in_root(path, O_PATH);
+	if (fd >= 0 || errno != ENOENT || create == CREATE_NONE)
+		return fd >= 0 ? fd : fail(f, errno, "open %s", path);
+
+	int parent = open_in_root("/", O_PATH | O_DIRECTORY);
+	for (size_t i = 0; parent >= 0 && i < len;) {
+		while (path[i] == '/')
+			i++;
+		size_t end = i;
+		while (end < len && path[end] != '/')
+			end++;
+		if (end == i)
+			break;
+		memcpy(prefix, path, end);
+		prefix[end] = '\0';
+		int last = end == len || strspn(path + end, "/") == len - end;
+		int next = open_in_root(prefix, O_PATH);
+		if (next < 0 && errno == ENOENT) {
+			char name[256];
+			if (end - i >= sizeof(name)) {
+				close(parent);
+				return fail(f, ENAMETOOLONG, "%s", path);
+			}
+			memcpy(name, path + i, end - i);
+			name[end - i] = '\0';
+			if (last && create == CREATE_FILE) {
+				int file = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (file >= 0)
+					close(file);
+			} else {
+				mkdirat(parent, name, 0755);
+			}
+			next = open_in_root(prefix, O_PATH);
+		}
+		close(parent);
+		if (next < 0)
+			return fail(f, errno, "create %s", prefix);
+		parent = next;
+		i = end;
+	}
+	return parent >= 0 ? parent : fail(f, errno, "open %s", "/");
+}
+
+/* Opens the parent directory of path (in the root, created as needed); *name gets the last component. */
+static int resolve_parent(const char *path, char *dir, size_t dirlen, const char **name, struct failure *f)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n >= dirlen)
+		return fail(f, ENAMETOOLONG, "%s", path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	*name = slash ? slash + 1 : path;
+	return resolve_target(n ? dir : "/", CREATE_DIR, f);
+}
+
+static void fd_path(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* ---- steps ---- */
+
+/* The mount flags a remount inside a user namespace must keep, as they are on fd's mount. */
+static unsigned long locked_flags(int fd)
+{
+	struct statvfs sv;
+	if (fstatvfs(fd, &sv) < 0)
+		return 0;
+	return sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME | ST_RDONLY);
+}
+
+static int do_mount(struct cursor *c, struct failure *f)
+{
+	const char *source = get_str(c), *target = get_str(c), *fstype = get_str(c);
+	uint64_t flags = get_u64(c);
+	const char *data = get_str(c);
+	uint32_t create = get_u32(c);
+	char proc[64];
+	int fd = resolve_target(target, create & CREATE_MASK, f);
+	if (fd < 0)
+		return -1;
+	fd_path(proc, sizeof(proc), fd);
+	if (create & KEEP_LOCKED_FLAGS)
+		flags |= locked_flags(fd) & ~(uint64_t)ST_RDONLY;
+	int rc = mount(*source ? source : NULL, proc, *fstype ? fstype : NULL, (unsigned long)flags, *data ? data : NULL);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "mount on %s", target) : 0;
+}
+
+static int do_mknod(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c), *name;
+	uint32_t mode = get_u32(c);
+	uint64_t dev = get_u64(c);
+	uint32_t uid = get_u32(c), gid = get_u32(c);
+	char dir[4096];
+	int parent = resolve_parent(path, dir, sizeof(dir), &name, f);
+	if (parent < 0)
+		return -1;
+	int rc = mknodat(parent, name, mode, (dev_t)dev);
+	if (rc == 0)
+		rc = fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+	int err = errno;
+	close(parent);
+	return rc < 0 ? fail(f, err, "mknod %s", path) : 0;
+}
+
+static int do_symlink(struct cursor *c, struct failure *f)
+{
+	const char *target = get_str(c), *path = get_str(c), *name;
+	char dir[4096];
+	int parent = resolve_parent(path, dir, sizeof(dir), &name, f);
+	if (parent < 0)
+		return -1;
+	int rc = symlinkat(target, parent, name);
+	int err = errno;
+	close(parent);
+	return rc < 0 ? fail(f, err, "symlink %s", path) : 0;
+}
+
+static int do_mask(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c), *null_dev = get_str(c);
+	struct stat st;
+	char proc[64];
+	int fd = open_in_root(path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(f, errno, "open %s", path);
+	fd_path(proc, sizeof(proc), fd);
+	int rc = fstat(fd, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		rc = mount("tmpfs", proc, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
+	else if (rc == 0)
+		rc = mount(null_dev, proc, NULL, MS_BIND, NULL);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "mask %s", path) : 0;
+}
+
+static int do_setattr(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c);
+	struct mount_attr attr = { .attr_set = get_u64(c), .attr_clr = get_u64(c) };
+	uint32_t recursive = get_u32(c);
+	int fd = open_in_root(path, O_PATH);
+	if (fd < 0)
+		return fail(f, errno, "open %s", path);
+	int rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr));
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "mount_setattr %s", path) : 0;
+}
+
+static int do_readonly(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c);
+	char proc[64];
+	int fd = open_in_root(path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(f, errno, "open %s", path);
+	fd_path(proc, sizeof(proc), fd);
+	int rc = mount(proc, proc, NULL, MS_BIND | MS_REC, NULL);
+	close(fd);
+	if (rc < 0)
+		return fail(f, errno, "bind %s", path);
+	/* Reopen: the fd from before the bind names the covered directory, not the new mount. */
+	fd = open_in_root(path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(f, errno, "reopen %s", path);
+	fd_path(proc, sizeof(proc), fd);
+	rc = mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(fd), NULL);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "remount %s read-only", path) : 0;
+}
+
+static int do_write_file(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c), *content = get_str(c);
+	uint64_t magic = get_u64(c);
+	struct statfs sfs;
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(f, errno, "open %s", path);
+	if (magic != 0 && (fstatfs(fd, &sfs) < 0 || (uint64_t)sfs.f_type != magic)) {
+		close(fd);
+		return fail(f, EXDEV, "%s is not on the expected filesystem", path);
+	}
+	int rc = transfer_all(fd, (char *)content, strlen(content), 1);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "write %s", path) : 0;
+}
+
+static int do_bounding(struct cursor *c, struct failure *f)
+{
+	uint32_t last = get_u32(c);
+	uint64_t bounding = get_u64(c);
+	for (uint32_t cap = 0; cap <= last && cap < 64; cap++) {
+		if (!(bounding & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return fail(f, errno, "drop a capability from the bounding set%s", "");
+	}
+	return 0;
+}
+
+static int do_caps(struct cursor *c, struct failure *f)
+{
+	uint32_t last = get_u32(c);
+	uint64_t effective = get_u64(c), permitted = get_u64(c);
+	uint64_t inheritable = get_u64(c), ambient = get_u64(c);
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable },
+		{ (uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return fail(f, errno, "capset%s", "");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return fail(f, errno, "clear ambient capabilities%s", "");
+	for (uint32_t cap = 0; cap <= last && cap < 64; cap++) {
+		if ((ambient & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return fail(f, errno, "raise ambient capability%s", "");
+	}
+	return 0;
+}
+
+static int do_set_ids(struct cursor *c, struct failure *f)
+{
+	uint32_t uid = get_u32(c), gid = get_u32(c), set_groups = get_u32(c), n = get_u32(c);
+	gid_t groups[256];
+	if (n > 256)
+		plan_invalid(c->step, "too many groups");
+	for (uint32_t i = 0; i < n; i++)
+		groups[i] = get_u32(c);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return fail(f, errno, "keep capabilities%s", "");
+	if (set_groups && setgroups(n, groups) < 0)
+		return fail(f, errno, "setgroups%s", "");
+	if (setresgid(gid, gid, gid) < 0)
+		return fail(f, errno, "setresgid%s", "");
+	if (setresuid(uid, uid, uid) < 0)
+		return fail(f, errno, "setresuid%s", "");
+	return 0;
+}
+
+static int do_pivot(uint32_t no_pivot, struct failure *f)
+{
+	if (fchdir(root_fd) < 0)
+		return fail(f, errno, "chdir to the root%s", "");
+	if (no_pivot) {
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return fail(f, errno, "move the root onto /%s", "");
+		if (chroot(".") < 0)
+			return fail(f, errno, "chroot%s", "");
+	} else {
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return fail(f, errno, "pivot_root%s", "");
+		if (umount2(".", MNT_DETACH) < 0)
+			return fail(f, errno, "detach the old root%s", "");
+	}
+	if (chdir("/") < 0)
+		return fail(f, errno, "chdir /%s", "");
+	return 0;
+}
+
+static int wait_byte(struct failure *f)
+{
+	char b;
+	if (transfer_all(sync_fd, &b, 1, 0) < 0)
+		_exit(1); /* tsrun went away: nothing more to do */
+	return b == 0 ? 0 : fail(f, ECANCELED, "tsrun cancelled the create%s", "");
+}
+
+static int do_hook(struct cursor *c, struct failure *f)
+{
+	const char *path = get_str(c);
+	char **argv = get_strv(c), **envp = get_strv(c);
+	uint32_t timeout = get_u32(c);
+	const char *input = get_str(c);
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return fail(f, errno, "hook %s: pipe", path);
+	pid_t pid = fork();
+	if (pid < 0)
+		return fail(f, errno, "hook %s: fork", path);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		execve(path, argv[0] ? argv : (char *[]){ (char *)path, NULL }, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	signal(SIGPIPE, SIG_IGN);
+	transfer_all(in[1], (char *)input, strlen(input), 1);
+	close(in[1]);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	int ready = pidfd < 0 ? 1 : poll(&p, 1, timeout ? (int)timeout * 1000 : -1);
+	if (ready == 0)
+		kill(pid, SIGKILL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (pidfd >= 0)
+		close(pidfd);
+	if (ready == 0)
+		return fail(f, 0, "hook %s timed out", path);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	f->err = 0;
+	snprintf(f->detail, sizeof(f->detail), "hook %s %s %d", path, WIFEXITED(status) ? "exited with status" : "killed by signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return -1;
+}
+
+static int find_exec(const char *file, const char *path, struct failure *f)
+{
+	if (strchr(file, '/')) {
+		snprintf(exec_path, sizeof(exec_path), "%s", file);
+		return access(file, X_OK) == 0 ? 0 : fail(f, errno, "exec %s", file);
+	}
+	for (const char *dir = path; *dir;) {
+		size_t n = strcspn(dir, ":");
+		snprintf(exec_path, sizeof(exec_path), "%.*s/%s", (int)n, n ? dir : ".", file);
+		if (access(exec_path, X_OK) == 0)
+			return 0;
+		dir += n + (dir[n] == ':');
+	}
+	return fail(f, ENOENT, "executable \"%s\" not found in $PATH", file);
+}
+
+static void forward(int sig)
+{
+	kill(relay_child, sig);
+}
+
+/* The parent side of PARENT_RELAY: forwards signals, reaps everything, exits as the child did. */
+static _Noreturn void relay(pid_t child)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+	relay_child = child;
+	close(sync_fd);
+	sync_fd = -1;
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], forward);
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(125);
+		if (pid == child)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
 }
 
-int main(int argc, char **argv)
+static int do_clone(struct cursor *c, struct failure *f)
+{
+	uint64_t flags = get_u64(c);
+	uint32_t mode = get_u32(c);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		return fail(f, errno, "clone%s", "");
+	if (pid == 0)
+		return 0;
+	report(REPORT_PID, c->step, pid, "");
+	if (mode == PARENT_RELAY)
+		relay(pid);
+	_exit(0);
+}
+
+static unsigned char *load_plan(void);
+static _Noreturn void run_plan(const unsigned char *plan);
+
+/* Runs one step; returns 0, or -1 with f filled in. */
+static int run_step(uint16_t op, struct cursor *c, struct failure *f)
+{
+	switch (op) {
+	case OP_UNSHARE:
+		return unshare((int)get_u64(c)) < 0 ? fail(f, errno, "unshare%s", "") : 0;
+	case OP_EXIT:
+		_exit((int)get_u32(c));
+	case OP_CLONE:
+		return do_clone(c, f);
+	case OP_SETNS: {
+		const char *path = get_str(c);
+		int type = (int)get_u32(c);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(f, errno, "open namespace %s", path);
+		int rc = setns(fd, type), err = errno;
+		close(fd);
+		return rc < 0 ? fail(f, err, "join namespace %s", path) : 0;
+	}
+	case OP_NEXT_PLAN:
+		run_plan(load_plan());
+	case OP_SYNC:
+		report(REPORT_SYNC, c->step, 0, "");
+		return wait_byte(f);
+	case OP_SET_IDS:
+		return do_set_ids(c, f);
+	case OP_ROOTFS: {
+		const char *path = get_str(c);
+		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return root_fd < 0 ? fail(f, errno, "open root %s", path) : 0;
+	}
+	case OP_MOUNT:
+		return do_mount(c, f);
+	case OP_MKNOD:
+		return do_mknod(c, f);
+	case OP_SYMLINK:
+		return do_symlink(c, f);
+	case OP_PIVOT:
+		return do_pivot(get_u32(c), f);
+	case OP_SETHOSTNAME: {
+		const char *name = get_str(c);
+		return sethostname(name, strlen(name)) < 0 ? fail(f, errno, "sethostname %s", name) : 0;
+	}
+	case OP_SETDOMAINNAME: {
+		const char *name = get_str(c);
+		return setdomainname(name, strlen(name)) < 0 ? fail(f, errno, "setdomainname %s", name) : 0;
+	}
+	case OP_WRITE_FILE:
+		return do_write_file(c, f);
+	case OP_SETRLIMIT: {
+		uint32_t res = get_u32(c);
+		struct rlimit rl = { get_u64(c), get_u64(c) };
+		return setrlimit((int)res, &rl) < 0 ? fail(f, errno, "setrlimit%s", "") : 0;
+	}
+	case OP_CAPS:
+		return do_caps(c, f);
+	case OP_BOUNDING:
+		return do_bounding(c, f);
+	case OP_SETATTR:
+		return do_setattr(c, f);
+	case OP_NO_NEW_PRIVS:
+		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? fail(f, errno, "no_new_privs%s", "") : 0;
+	case OP_UMASK:
+		umask((mode_t)get_u32(c));
+		return 0;
+	case OP_CHDIR: {
+		const char *path = get_str(c);
+		return chdir(path) < 0 ? fail(f, errno, "chdir %s", path) : 0;
+	}
+	case OP_HOOK:
+		return do_hook(c, f);
+	case OP_OPEN_FIFO: {
+		const char *path = get_str(c);
+		fifo_fd = open(path, O_PATH | O_CLOEXEC);
+		return fifo_fd < 0 ? fail(f, errno, "open %s", path) : 0;
+	}
+	case OP_READY:
+		report(REPORT_READY, c->step, 0, "");
+		close(sync_fd);
+		sync_fd = -1;
+		return 0;
+	case OP_WAIT_START: {
+		char proc[64];
+		fd_path(proc, sizeof(proc), fifo_fd);
+		int fd = open(proc, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			return fail(f, errno, "open the exec FIFO%s", "");
+		close(fd);
+		close(fifo_fd);
+		return 0;
+	}
+	case OP_FIND_EXEC: {
+		const char *file = get_str(c), *path = get_str(c);
+		return find_exec(file, path, f);
+	}
+	case OP_EXEC: {
+		char **argv = get_strv(c), **envp = get_strv(c);
+		execve(exec_path, argv, envp);
+		return fail(f, errno, "exec %s", exec_path);
+	}
+	case OP_CLOSE_FDS:
+		return syscall(SYS_close_range, get_u32(c), ~0u, CLOSE_RANGE_CLOEXEC) < 0 ? fail(f, errno, "close_range%s", "") : 0;
+	case OP_MASK:
+		return do_mask(c, f);
+	case OP_READONLY:
+		return do_readonly(c, f);
+	case OP_PERSONALITY:
+		return personality(get_u32(c)) < 0 ? fail(f, errno, "personality%s", "") : 0;
+	case OP_IOPRIO:
+		return syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, get_u32(c)) < 0 ? fail(f, errno, "ioprio_set%s", "") : 0;
+	default:
+		plan_invalid(c->step, "unknown op");
+	}
+}
+
+/* Reads a u32 length and a plan from the sync socket; checks its header. */
+static unsigned char *load_plan(void)
 {
 	struct plan_header h;
 	uint32_t size;
 	unsigned char *plan;
-
-	if (argc != 2)
-		return 127;
-	sync_fd = atoi(argv[1]);
-
 	if (transfer_all(sync_fd, &size, sizeof(size), 0) < 0 || size < sizeof(h) || size > PLAN_MAX)
-		return 127;
+		_exit(127);
 	plan = malloc(size);
 	if (plan == NULL || transfer_all(sync_fd, plan, size, 0) < 0)
-		return 127;
+		_exit(127);
 	memcpy(&h, plan, sizeof(h));
 	if (h.magic != PLAN_MAGIC || h.version != PLAN_VERSION || h.size != size - sizeof(h))
 		plan_invalid(0, "bad plan header or version");
+	return plan;
+}
 
-	size_t off = sizeof(h);
+static _Noreturn void run_plan(const unsigned char *plan)
+{
+	struct plan_header h;
+	memcpy(&h, plan, sizeof(h));
+	size_t size = sizeof(h) + h.size, off = sizeof(h);
 	for (uint32_t i = 0; i < h.nsteps; i++) {
 		struct step_header s;
-		const char *detail = "";
+		struct failure f = { 0, "" };
 		if (size - off < sizeof(s))
 			plan_invalid(i, "truncated step header");
 		memcpy(&s, plan + off, sizeof(s));
 		off += sizeof(s);
 		if (size - off < s.len)
 			plan_invalid(i, "truncated step payload");
-		int err = run_step(i, s.op, plan + off, s.len, &detail);
+		struct cursor c = { plan + off, s.len, i };
+		int rc = run_step(s.op, &c, &f);
 		off += s.len;
-		if (err != 0) {
-			report(REPORT_STEP_FAILED, i, err, detail);
-			return 1;
+		if (rc < 0) {
+			if (sync_fd < 0) {
+				/* After READY nobody listens on the socket: say it on the container's stderr. */
+				dprintf(2, "tsrun: container init: %s%s%s\n", f.detail, f.err ? ": " : "", f.err ? strerror(f.err) : "");
+				_exit(127);
+			}
+			report(REPORT_STEP_FAILED, i, f.err, f.detail);
+			_exit(1);
 		}
 		report(REPORT_STEP_OK, i, 0, "");
 	}
-	return 0;
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		return 127;
+	sync_fd = atoi(argv[1]);
+	run_plan(load_plan());
 }

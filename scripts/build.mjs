@@ -2,7 +2,7 @@
 // Builds dist/tsrun: the static shim, one esbuild bundle, and a Node 22 single executable (pkg SEA)
 // with the shim and the ffi-rs addon embedded as SEA assets. Works offline after `npm ci`.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,22 @@ function step(what) {
   process.stdout.write(`build: ${what}\n`);
 }
 
+/** musl has no kernel headers of its own: point it at Debian's (linux-libc-dev) through links. */
+function kernelHeaders() {
+  const dir = out('build', 'kernel-headers');
+  mkdirSync(dir, { recursive: true });
+  const arch = execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim();
+  for (const [name, target] of [
+    ['linux', '/usr/include/linux'],
+    ['asm-generic', '/usr/include/asm-generic'],
+    ['asm', `/usr/include/${arch}/asm`],
+  ]) {
+    rmSync(join(dir, name), { force: true });
+    symlinkSync(target, join(dir, name));
+  }
+  return dir;
+}
+
 /** A static C program: musl-gcc when present (smaller), else the system cc with -static. */
 export function compileStatic(sources, output, extra = []) {
   const cc = ['musl-gcc', 'cc'].find((c) => {
@@ -29,7 +45,24 @@ export function compileStatic(sources, output, extra = []) {
   });
   if (!cc) throw new Error('no C compiler found: apt-get install gcc (or musl-tools)');
   mkdirSync(dirname(output), { recursive: true });
-  execFileSync(cc, ['-static', '-Os', '-Wall', '-Wextra', '-Werror', ...extra, '-o', output, ...sources], { stdio: 'inherit' });
+  execFileSync(
+    cc,
+    [
+      '-static',
+      '-Os',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      ...(cc === 'musl-gcc' ? ['-isystem', kernelHeaders()] : []),
+      ...extra,
+      '-o',
+      output,
+      ...sources,
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   execFileSync('strip', [output]);
 }
 
@@ -67,6 +100,8 @@ async function main() {
 
   step('native shim');
   compileStatic([out('native-shim/shim.c')], out('build/tsrun-shim'));
+  step("spec-tests probe (the test containers' program)");
+  compileStatic([out('spec-tests/probe/probe.c')], out('build/probe'));
 
   step('bundle');
   await build({

@@ -31,9 +31,15 @@ describe.each(identities)('as %s', (as) => {
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc.ociVersionMin).toBe('1.0.0');
     expect(doc.ociVersionMax).toBe('1.3.0');
-    // No container can be created yet, so no hook, namespace or mount option may be advertised.
-    expect([doc.hooks, doc.mountOptions, doc.linux.namespaces]).toEqual([[], [], []]);
+    expect(doc.hooks).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+    expect(doc.linux.namespaces.sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
+    expect(doc.mountOptions).toEqual(expect.arrayContaining(['ro', 'nosuid', 'rbind', 'rprivate', 'strictatime']));
+    expect(doc.mountOptions).toEqual(expect.arrayContaining(['rro', 'rnosuid', 'rnoexec']));
+    // Not applied yet, so not advertised: tmpcopyup, idmapped mounts, seccomp, cgroups.
+    expect(doc.mountOptions).not.toContain('tmpcopyup');
+    expect(doc.linux.mountExtensions.idmap.enabled).toBe(false);
     expect(doc.linux.seccomp.enabled).toBe(false);
+    expect(doc.linux.cgroup).toEqual({ v1: false, v2: false, systemd: false, systemdUser: false, rdma: false });
   });
 
   it('state of a missing container: exit 1, "does not exist"', () => {
@@ -135,8 +141,7 @@ describe.each(identities)('as %s', (as) => {
   });
 
   it.each([
-    ['create', ['--bundle', '.', 'c1']],
-    ['run', ['--bundle', '.', 'c1']],
+    ['exec', ['c1', '/bin/true']],
     ['checkpoint', ['c1']],
     ['ps', ['c1']],
     ['pause', ['c1']],

@@ -39,7 +39,14 @@ export default function setup(project: TestProject) {
     chmodSync(d, 0o700);
   }
 
+  const probe = join(import.meta.dirname, '..', '..', 'build', 'probe');
+  if (!existsSync(probe)) throw new Error(`${probe} is missing: npm run build compiles it from spec-tests/probe/probe.c`);
+  const probeCopy = join(work, 'probe');
+  copyFileSync(probe, probeCopy);
+  chmodSync(probeCopy, 0o755);
+
   project.provide('tsrunBin', bin);
+  project.provide('probe', probeCopy);
   project.provide('workDir', work);
   project.provide('rootlessUser', { name: ROOTLESS_USER, uid, gid, home: userHome });
   return () => rmSync(work, { recursive: true, force: true });
@@ -48,6 +55,7 @@ export default function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     tsrunBin: string;
+    probe: string;
     workDir: string;
     rootlessUser: { name: string; uid: number; gid: number; home: string };
   }

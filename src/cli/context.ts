@@ -1,6 +1,6 @@
 import { stateRoot } from '../container/root.js';
 import { isRootless, type RootlessSetting } from '../linux/rootless.js';
-import type { LogFormat } from './log.js';
+import { type LogFormat, Logger } from './log.js';
 
 /** The global flags, as every subcommand receives them. */
 export interface GlobalOptions {
@@ -17,7 +17,16 @@ export class Context {
   private rootlessValue: boolean | undefined;
   private stateRootValue: string | undefined;
 
-  constructor(readonly options: GlobalOptions) {}
+  readonly logger: Logger;
+
+  constructor(readonly options: GlobalOptions) {
+    this.logger = new Logger(options.log, options.logFormat);
+  }
+
+  /** Warnings name the subcommand, like errors do. */
+  warn(command: string): (msg: string) => void {
+    return (msg) => this.logger.warn(`${command}: ${msg}`);
+  }
 
   get rootless(): boolean {
     this.rootlessValue ??= isRootless(this.options.rootless);

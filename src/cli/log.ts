@@ -19,7 +19,13 @@ export class Logger {
     process.stderr.write(`tsrun: ${msg}\n`);
   }
 
-  private toFile(level: 'error', msg: string): void {
+  /** A warning: the operation goes on. */
+  warn(msg: string): void {
+    this.toFile('warning', msg);
+    process.stderr.write(`tsrun: warning: ${msg}\n`);
+  }
+
+  private toFile(level: 'error' | 'warning', msg: string): void {
     if (this.file === undefined) return;
     const time = new Date().toISOString();
     const line = this.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;

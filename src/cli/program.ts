@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { CreateFlags, RunFlags } from './commands/lifecycle.js';
 import { Context, type GlobalOptions } from './context.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -18,7 +19,7 @@ function act(action: Action) {
   };
 }
 
-const lifecycle = 'this build of tsrun does not run containers yet';
+const execLater = 'exec is not in this build of tsrun yet';
 /** A subcommand whose work is not in this build: its input is checked in full, then it says so. */
 const later =
   (why: string): Action =>
@@ -53,19 +54,25 @@ export function buildProgram(version: string): Command {
       .option('--no-new-keyring', 'do not create a new session keyring')
       .option('--preserve-fds <n>', 'pass N extra file descriptors (from 3) to the container', integer, 0);
 
-  createFlags(program.command('create').argument('<container-id>').description('create a container')).action(act(later(lifecycle)));
+  createFlags(program.command('create').argument('<container-id>').description('create a container')).action(
+    act(async (ctx, [id], opts) => (await import('./commands/lifecycle.js')).create(ctx, id as string, opts as unknown as CreateFlags)),
+  );
 
   program
     .command('start')
     .argument('<container-id>')
     .description('start the user process of a created container')
-    .action(act(later(lifecycle)));
+    .action(act(async (ctx, [id]) => (await import('./commands/lifecycle.js')).start(ctx, id as string)));
 
   createFlags(program.command('run').argument('<container-id>').description('create and start a container'))
     .option('-d, --detach', 'detach from the container process')
     .option('--keep', 'keep the container state after it exits')
-    .option('--no-subreaper', 'do not become a child subreaper')
-    .action(act(later(lifecycle)));
+    .option('--no-subreaper', 'accepted for runc compatibility (the shim always reaps the container process)')
+    .action(
+      act(async (ctx, [id], opts) => {
+        process.exitCode = await (await import('./commands/lifecycle.js')).run(ctx, id as string, opts as unknown as RunFlags);
+      }),
+    );
 
   program
     .command('state')
@@ -79,14 +86,20 @@ export function buildProgram(version: string): Command {
     .argument('[signal]', 'signal name or number', 'SIGTERM')
     .option('-a, --all', 'send the signal to every process of the container')
     .description('send a signal to the container init')
-    .action(act(later(lifecycle)));
+    .action(
+      act(async (ctx, [id, signal], opts) =>
+        (await import('./commands/lifecycle.js')).kill(ctx, id as string, signal ?? 'SIGTERM', opts.all === true),
+      ),
+    );
 
   program
     .command('delete')
     .argument('<container-id>')
     .option('-f, --force', 'kill a running container and delete it')
     .description('delete a container and its resources')
-    .action(act(async (ctx, [id], opts) => (await import('./commands/delete.js')).deleteContainer(ctx, id as string, opts.force === true)));
+    .action(
+      act(async (ctx, [id], opts) => (await import('./commands/lifecycle.js')).deleteContainer(ctx, id as string, opts.force === true)),
+    );
 
   program
     .command('exec')
@@ -110,7 +123,7 @@ export function buildProgram(version: string): Command {
     .option('--cgroup <path>', 'sub-cgroup to join', collect)
     .option('--ignore-paused', 'allow exec into a paused container')
     .description('run a process in a running container')
-    .action(act(later(lifecycle)));
+    .action(act(later(execLater)));
 
   program
     .command('ps')

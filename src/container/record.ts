@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import '../spec/zod-messages.js';
+import { hookSchema } from '../spec/config.js';
 
 const count = z.int().check(z.minimum(0));
 
@@ -18,6 +18,9 @@ export const recordSchema = z.object({
   created: z.string(),
   owner: z.string(),
   annotations: z.optional(z.record(z.string(), z.string())),
+  /** The hooks that run after create returns: poststart (by start) and poststop (by delete). */
+  poststart: z.optional(z.array(hookSchema)),
+  poststop: z.optional(z.array(hookSchema)),
 });
 
 export type ContainerRecord = z.infer<typeof recordSchema>;

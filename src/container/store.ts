@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
+import { SyscallError } from '../linux/errno.js';
+import * as libc from '../linux/libc.js';
 import { checkContainerId } from './id.js';
 import type { ContainerRecord } from './record.js';
 
@@ -14,7 +16,21 @@ export class ContainerNotFoundError extends UserError {
   }
 }
 
-/** The state directory tree: <root>/<id>/{state.json, exec.fifo}. */
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** Writes a file whole or not at all: a temporary file in the same directory, then rename. */
+export function writeAtomically(path: string, content: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, content, { mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`writing ${path}: ${code(err)}`);
+  }
+}
+
+/** The state directory tree: <root>/<id>/{state.json, exec.fifo}, each container dir mode 0700. */
 export class ContainerStore {
   constructor(readonly root: string) {}
 
@@ -26,6 +42,52 @@ export class ContainerStore {
     return join(this.dir(id), EXEC_FIFO);
   }
 
+  /** Makes the container's directory; only one create of an id can succeed. */
+  create(id: string): string {
+    const dir = this.dir(id);
+    try {
+      mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new UserError(`creating the state root ${this.root}: ${code(err)} (pass --root DIR with a directory you can write)`);
+    }
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (code(err) === 'EEXIST') throw new UserError(`container "${id}" already exists`);
+      throw new UserError(`creating ${dir}: ${code(err)}`);
+    }
+    return dir;
+  }
+
+  /** Takes the container's lock (flock on its directory) for the length of fn. */
+  async locked<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+    const dir = this.dir(id);
+    let fd: number;
+    try {
+      fd = openSync(dir, 'r');
+    } catch (err) {
+      if (code(err) === 'ENOENT') throw new ContainerNotFoundError(id);
+      throw new UserError(`opening ${dir}: ${code(err)}`);
+    }
+    try {
+      libc.flock(fd, libc.LOCK_EX);
+      return await fn();
+    } catch (err) {
+      if (err instanceof SyscallError) throw new UserError(`locking ${dir}: ${err.code}`);
+      throw err;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  save(record: ContainerRecord): void {
+    writeAtomically(join(this.dir(record.id), STATE_FILE), JSON.stringify(record));
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
   /** The container's record; its schema loads only when there is a file to check (a miss stays cheap). */
   async load(id: string): Promise<ContainerRecord> {
     const file = join(this.dir(id), STATE_FILE);
@@ -33,8 +95,8 @@ export class ContainerStore {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id);
-      throw new UserError(`reading ${file}: ${(err as NodeJS.ErrnoException).code}`);
+      if (code(err) === 'ENOENT') throw new ContainerNotFoundError(id);
+      throw new UserError(`reading ${file}: ${code(err)}`);
     }
     const [{ parseDocument }, { recordSchema }] = await Promise.all([import('../spec/validate.js'), import('./record.js')]);
     return parseDocument(recordSchema, text, file);
@@ -48,8 +110,8 @@ export class ContainerStore {
         .map((e) => e.name)
         .sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new UserError(`listing ${this.root}: ${(err as NodeJS.ErrnoException).code}`);
+      if (code(err) === 'ENOENT') return [];
+      throw new UserError(`listing ${this.root}: ${code(err)}`);
     }
   }
 }

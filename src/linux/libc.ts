@@ -11,6 +11,7 @@ const LIBC = 'libc';
 // x86_64 syscall numbers of calls glibc 2.36 has no wrapper for.
 const SYS_pidfd_open = 434;
 const SYS_openat2 = 437;
+const SYS_pidfd_send_signal = 424;
 
 const AT_FDCWD = -100;
 
@@ -92,6 +93,16 @@ export function flock(fd: number, operation: number): void {
 export function close(fd: number): void {
   const { DataType } = lib();
   callInt('close', [DataType.I32], [fd]);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  const { DataType } = lib();
+  callInt('mkfifo', [DataType.String, DataType.U32], [path, mode], `"${path}"`);
+}
+
+/** Signals the process a pidfd names: unlike kill(2), it can never reach a process that reused the pid. */
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  rawSyscall('pidfd_send_signal', SYS_pidfd_send_signal, [pidfd, signal, 0, 0]);
 }
 
 export function pidfdOpen(pid: number): number {

@@ -1,50 +1,169 @@
 /**
- * The plan the native shim executes, in the wire format of native-shim/protocol.h:
- * a header, then steps of (u16 op, u16 reserved, u32 length, payload), all little-endian.
+ * The plan the native shim executes, in the wire format of native-shim/protocol.h: a header,
+ * then steps of (u16 op, u16 reserved, u32 length, payload), all little-endian. Each builder
+ * below makes one step; `what` names it in error messages.
  */
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 export enum ShimOp {
   Unshare = 1,
   Exit = 2,
+  Clone = 3,
+  Setns = 4,
+  NextPlan = 5,
+  Sync = 6,
+  SetIds = 7,
+  Rootfs = 8,
+  Mount = 9,
+  Mknod = 10,
+  Symlink = 11,
+  Pivot = 12,
+  SetHostname = 13,
+  SetDomainname = 14,
+  WriteFile = 15,
+  SetRlimit = 16,
+  Caps = 17,
+  NoNewPrivs = 18,
+  Umask = 19,
+  Chdir = 20,
+  Hook = 21,
+  OpenFifo = 22,
+  Ready = 23,
+  WaitStart = 24,
+  FindExec = 25,
+  Exec = 26,
+  CloseFds = 27,
+  Mask = 28,
+  Personality = 29,
+  Ioprio = 30,
+  Readonly = 31,
+  Bounding = 32,
+  Setattr = 33,
 }
 
-/** One step as TypeScript describes it; `what` is the human name used in error messages. */
+export enum ParentMode {
+  Exit = 0,
+  Relay = 1,
+}
+
+export enum CreateMode {
+  None = 0,
+  Dir = 1,
+  File = 2,
+  /** With MS_REMOUNT: keep the target's nosuid/nodev/noexec/atime flags (a user namespace may not clear them). */
+  KeepLockedFlags = 0x100,
+}
+
 export interface PlanStep {
   op: ShimOp;
   payload: Uint8Array;
   what: string;
 }
 
-export function unshareStep(flags: bigint, what: string): PlanStep {
-  const payload = Buffer.alloc(8);
-  payload.writeBigUInt64LE(flags);
-  return { op: ShimOp.Unshare, payload, what };
+type Field = { u32: number } | { u64: bigint } | { str: string } | { strv: readonly string[] } | { u32v: readonly number[] };
+
+function encodeFields(fields: readonly Field[]): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v >>> 0);
+    parts.push(b);
+  };
+  const str = (s: string) => {
+    if (s.includes('\0')) throw new Error(`a NUL byte in ${JSON.stringify(s)}`);
+    const bytes = Buffer.from(s);
+    u32(bytes.length);
+    parts.push(bytes, Buffer.alloc(1));
+  };
+  for (const f of fields) {
+    if ('u32' in f) u32(f.u32);
+    else if ('u64' in f) {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt.asUintN(64, f.u64));
+      parts.push(b);
+    } else if ('str' in f) str(f.str);
+    else if ('strv' in f) {
+      u32(f.strv.length);
+      for (const s of f.strv) str(s);
+    } else {
+      u32(f.u32v.length);
+      for (const v of f.u32v) u32(v);
+    }
+  }
+  return Buffer.concat(parts);
 }
 
-export function exitStep(status: number): PlanStep {
-  const payload = Buffer.alloc(4);
-  payload.writeUInt32LE(status);
-  return { op: ShimOp.Exit, payload, what: 'exit' };
-}
+const step = (op: ShimOp, what: string, ...fields: Field[]): PlanStep => ({ op, what, payload: encodeFields(fields) });
+
+export const steps = {
+  unshare: (flags: bigint, what: string) => step(ShimOp.Unshare, what, { u64: flags }),
+  exit: (status: number) => step(ShimOp.Exit, 'exit', { u32: status }),
+  clone: (flags: bigint, mode: ParentMode) => step(ShimOp.Clone, 'create the container process', { u64: flags }, { u32: mode }),
+  setns: (path: string, nstype: number, what: string) => step(ShimOp.Setns, what, { str: path }, { u32: nstype }),
+  nextPlan: () => step(ShimOp.NextPlan, 'receive the container plan'),
+  sync: (what: string) => step(ShimOp.Sync, what),
+  setIds: (uid: number, gid: number, groups: readonly number[] | undefined) =>
+    step(ShimOp.SetIds, `switch to uid ${uid} gid ${gid}`, { u32: uid }, { u32: gid }, { u32: groups ? 1 : 0 }, { u32v: groups ?? [] }),
+  rootfs: (path: string) => step(ShimOp.Rootfs, `open the root filesystem ${path}`, { str: path }),
+  mount: (m: { source: string; target: string; fstype: string; flags: bigint; data: string; create: number }, what: string) =>
+    step(ShimOp.Mount, what, { str: m.source }, { str: m.target }, { str: m.fstype }, { u64: m.flags }, { str: m.data }, { u32: m.create }),
+  mknod: (path: string, mode: number, dev: bigint, uid: number, gid: number) =>
+    step(ShimOp.Mknod, `create device ${path}`, { str: path }, { u32: mode }, { u64: dev }, { u32: uid }, { u32: gid }),
+  symlink: (target: string, path: string) => step(ShimOp.Symlink, `symlink ${path} -> ${target}`, { str: target }, { str: path }),
+  pivot: (noPivot: boolean) => step(ShimOp.Pivot, noPivot ? 'move the root (--no-pivot)' : 'pivot_root', { u32: noPivot ? 1 : 0 }),
+  sethostname: (name: string) => step(ShimOp.SetHostname, `set hostname "${name}"`, { str: name }),
+  setdomainname: (name: string) => step(ShimOp.SetDomainname, `set domainname "${name}"`, { str: name }),
+  writeFile: (path: string, content: string, fsMagic: bigint, what: string) =>
+    step(ShimOp.WriteFile, what, { str: path }, { str: content }, { u64: fsMagic }),
+  setrlimit: (name: string, resource: number, soft: bigint, hard: bigint) =>
+    step(ShimOp.SetRlimit, `set ${name}`, { u32: resource }, { u64: soft }, { u64: hard }),
+  bounding: (lastCap: number, keep: bigint) => step(ShimOp.Bounding, 'limit the capability bounding set', { u32: lastCap }, { u64: keep }),
+  caps: (lastCap: number, sets: { effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint }) =>
+    step(
+      ShimOp.Caps,
+      'set capabilities',
+      { u32: lastCap },
+      { u64: sets.effective },
+      { u64: sets.permitted },
+      { u64: sets.inheritable },
+      { u64: sets.ambient },
+    ),
+  noNewPrivs: () => step(ShimOp.NoNewPrivs, 'set no_new_privs'),
+  umask: (mask: number) => step(ShimOp.Umask, 'set umask', { u32: mask }),
+  chdir: (path: string) => step(ShimOp.Chdir, `change to the working directory "${path}"`, { str: path }),
+  hook: (kind: string, h: { path: string; args: readonly string[]; env: readonly string[]; timeout: number; stdin: string }) =>
+    step(ShimOp.Hook, `${kind} hook`, { str: h.path }, { strv: h.args }, { strv: h.env }, { u32: h.timeout }, { str: h.stdin }),
+  openFifo: (path: string) => step(ShimOp.OpenFifo, 'open the exec FIFO', { str: path }),
+  ready: () => step(ShimOp.Ready, 'report ready'),
+  waitStart: () => step(ShimOp.WaitStart, 'wait for start'),
+  findExec: (file: string, path: string) => step(ShimOp.FindExec, `find the executable "${file}"`, { str: file }, { str: path }),
+  exec: (args: readonly string[], env: readonly string[]) => step(ShimOp.Exec, 'exec the container process', { strv: args }, { strv: env }),
+  closeFds: (first: number) => step(ShimOp.CloseFds, 'close inherited file descriptors', { u32: first }),
+  mask: (path: string, nullDevice: string) => step(ShimOp.Mask, `mask ${path}`, { str: path }, { str: nullDevice }),
+  personality: (persona: number) => step(ShimOp.Personality, 'set personality', { u32: persona }),
+  ioprio: (value: number) => step(ShimOp.Ioprio, 'set I/O priority', { u32: value }),
+  setattr: (path: string, set: bigint, clear: bigint, recursive: boolean) =>
+    step(ShimOp.Setattr, `set the mount attributes of "${path}"`, { str: path }, { u64: set }, { u64: clear }, { u32: recursive ? 1 : 0 }),
+  readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
+};
 
 const HEADER_SIZE = 16;
 const STEP_HEADER_SIZE = 8;
 
-export function encodePlan(steps: readonly PlanStep[]): Buffer {
-  const size = steps.reduce((n, s) => n + STEP_HEADER_SIZE + s.payload.length, 0);
+export function encodePlan(plan: readonly PlanStep[]): Buffer {
+  const size = plan.reduce((n, s) => n + STEP_HEADER_SIZE + s.payload.length, 0);
   const out = Buffer.alloc(HEADER_SIZE + size);
   out.writeUInt32LE(PLAN_MAGIC, 0);
   out.writeUInt32LE(PLAN_VERSION, 4);
-  out.writeUInt32LE(steps.length, 8);
+  out.writeUInt32LE(plan.length, 8);
   out.writeUInt32LE(size, 12);
   let off = HEADER_SIZE;
-  for (const step of steps) {
-    out.writeUInt16LE(step.op, off);
-    out.writeUInt32LE(step.payload.length, off + 4);
-    out.set(step.payload, off + STEP_HEADER_SIZE);
-    off += STEP_HEADER_SIZE + step.payload.length;
+  for (const s of plan) {
+    out.writeUInt16LE(s.op, off);
+    out.writeUInt32LE(s.payload.length, off + 4);
+    out.set(s.payload, off + STEP_HEADER_SIZE);
+    off += STEP_HEADER_SIZE + s.payload.length;
   }
   return out;
 }

@@ -1,4 +1,7 @@
+import { CAPABILITIES } from '../linux/capabilities.js';
+import { KNOWN_MOUNT_OPTIONS } from '../linux/mount-options.js';
 import { TSRUN_VERSION } from '../version.js';
+import { namespaceTypes } from './config.js';
 import type { Features } from './features.js';
 import { OCI_VERSION_MAX, OCI_VERSION_MIN } from './version.js';
 
@@ -11,13 +14,13 @@ export function featuresDocument(): Features {
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION_MAX,
-    hooks: [],
-    mountOptions: [],
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: [...KNOWN_MOUNT_OPTIONS],
     annotations: { 'io.tsrun.version': TSRUN_VERSION },
     potentiallyUnsafeConfigAnnotations: [],
     linux: {
-      namespaces: [],
-      capabilities: [],
+      namespaces: [...namespaceTypes],
+      capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
       seccomp: { enabled: false },
       apparmor: { enabled: false },

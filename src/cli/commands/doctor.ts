@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { cgroupMode, ownV2CgroupPath } from '../../cgroups/detect.js';
 import { SyscallError } from '../../linux/errno.js';
 import * as libc from '../../linux/libc.js';
+import { NAMESPACES } from '../../linux/namespaces.js';
 import { runShim } from '../../linux/shim.js';
 import { readSubIdRanges } from '../../linux/subid.js';
-import { exitStep, unshareStep } from '../../plan/encode.js';
+import { steps } from '../../plan/encode.js';
 import type { Context } from '../context.js';
 
 type Level = 'ok' | 'warning' | 'error';
@@ -17,8 +18,6 @@ interface Check {
   detail: string;
   fix?: string;
 }
-
-const CLONE_NEWUSER = 0x10000000n;
 
 function readTrimmed(path: string): string | undefined {
   try {
@@ -50,7 +49,7 @@ async function userNamespaceCheck(): Promise<Check> {
     return { name, level: 'error', detail: 'user.max_user_namespaces is 0', fix: 'sysctl -w user.max_user_namespaces=15000' };
   try {
     // The real test: the sealed shim, started the way containers start, makes a user namespace.
-    await runShim([unshareStep(CLONE_NEWUSER, 'create a user namespace'), exitStep(0)]);
+    await runShim([steps.unshare(NAMESPACES.user.flag, 'create a user namespace'), steps.exit(0)]);
     return { name, level: 'ok', detail: 'this user can create one (tested with the tsrun shim)' };
   } catch (err) {
     const clone = readTrimmed('/proc/sys/kernel/unprivileged_userns_clone');

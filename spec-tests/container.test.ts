@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
+import { CAPABILITIES } from '../src/linux/capabilities.js';
+import { mounts, probe } from './support/containers.js';
+import { identities } from './support/tsrun.js';
+
+const capHex = (names: string[]) =>
+  names
+    .reduce((m, n) => m | (1n << BigInt(CAPABILITIES[n] ?? 99)), 0n)
+    .toString(16)
+    .padStart(16, '0');
+const hostNs = (ns: string) => require('node:fs').readlinkSync(`/proc/self/ns/${ns}`) as string;
+
+describe.each(identities)('what the container process sees, as %s', (as) => {
+  it('the default config: new namespaces, pid 1, its hostname, caps, limits, mounts, env, only stdio open', () => {
+    const r = probe(as);
+    expect(r.pid).toBe(1);
+    expect(r.hostname).toBe('tsrun-test');
+    expect([r.uid, r.gid, r.euid]).toEqual([0, 0, 0]);
+    expect(r.cwd).toBe('/');
+    for (const ns of ['pid', 'ipc', 'uts', 'mnt']) expect(r.ns[ns], ns).not.toBe(hostNs(ns));
+    expect(r.ns.net === hostNs('net')).toBe(as === 'rootless'); // tsrun spec --rootless keeps the host network
+    const caps = capHex(['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+    expect([r.CapEff, r.CapPrm, r.CapBnd, r.CapInh, r.CapAmb]).toEqual([caps, caps, caps, '0'.repeat(16), '0'.repeat(16)]);
+    expect(r.no_new_privs).toBe(1);
+    expect(r.rlimits['7']).toEqual([1024, 1024]); // RLIMIT_NOFILE
+    expect(r.Umask).toBe('0022');
+    expect(r.fds).toEqual([0, 1, 2]);
+    expect(r.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm']);
+    const m = mounts(r.mountinfo);
+    expect(m.get('/proc')?.fstype).toBe('proc');
+    expect(m.get('/dev')?.fstype).toBe('tmpfs');
+    expect(m.get('/dev/pts')?.fstype).toBe('devpts');
+    expect(m.get('/dev/shm')?.fstype).toBe('tmpfs');
+    expect(m.get('/dev/mqueue')?.fstype).toBe('mqueue');
+    expect(m.get('/sys')?.options).toContain('ro');
+    expect(m.get('/')?.options).toContain('ro'); // root.readonly
+    expect(m.get('/proc/keys')?.fstype).toBe('devtmpfs'); // masked: the host's /dev/null bound over it
+    expect(m.get('/proc/acpi')?.fstype).toBe('tmpfs'); // a masked directory: an empty read-only tmpfs
+    expect(m.get('/proc/acpi')?.options).toContain('ro');
+    // The bound host cgroup tree is read-only all the way down.
+    for (const [point, info] of m) if (point.startsWith('/sys/fs/cgroup')) expect(info.options, point).toContain('ro');
+    expect(m.get('/proc/sys')?.options).toContain('ro'); // read-only path
+    if (as === 'rootless') {
+      const user = inject('rootlessUser');
+      expect(r.uid_map.trim().split(/\s+/)).toEqual(['0', String(user.uid), '1']);
+      expect(r.gid_map.trim().split(/\s+/)).toEqual(['0', String(user.gid), '1']);
+    } else {
+      expect(r.uid_map.trim().split(/\s+/)).toEqual(['0', '0', '4294967295']);
+    }
+  });
+
+  it('process: user, groups, umask, cwd, env, capabilities of a non-root user, ambient, rlimits, oom_score_adj, no_new_privs off', () => {
+    const user = inject('rootlessUser');
+    const subuid = readFileSync('/etc/subuid', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${user.name}:`))
+      ?.split(':');
+    const subgid = readFileSync('/etc/subgid', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${user.name}:`))
+      ?.split(':');
+    const r = probe(as, (c) => {
+      if (as === 'rootless') {
+        // Ids beyond the caller's own need newuidmap/newgidmap and the user's subordinate ranges.
+        c.linux = {
+          ...c.linux,
+          uidMappings: [
+            { containerID: 0, hostID: user.uid, size: 1 },
+            { containerID: 1, hostID: Number(subuid?.[1]), size: 65536 },
+          ],
+          gidMappings: [
+            { containerID: 0, hostID: user.gid, size: 1 },
+            { containerID: 1, hostID: Number(subgid?.[1]), size: 65536 },
+          ],
+        };
+      }
+      c.process = {
+        ...c.process,
+        cwd: '/dev/shm',
+        args: ['/probe'],
+        env: ['A=1', 'PATH=/'],
+        user: { uid: 1000, gid: 1001, additionalGids: [5, 1002], umask: 0o077 },
+        capabilities: {
+          bounding: ['CAP_CHOWN', 'CAP_NET_RAW'],
+          permitted: ['CAP_CHOWN', 'CAP_NET_RAW'],
+          effective: ['CAP_CHOWN'],
+          inheritable: ['CAP_NET_RAW'],
+          ambient: ['CAP_NET_RAW'],
+        },
+        rlimits: [
+          { type: 'RLIMIT_NOFILE', soft: 64, hard: 128 },
+          { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+        ],
+        oomScoreAdj: 500,
+        noNewPrivileges: false,
+      };
+    });
+    expect([r.uid, r.gid, r.euid]).toEqual([1000, 1001, 1000]);
+    expect(r.groups.sort((a, b) => a - b)).toEqual([5, 1002]);
+    expect(r.Umask).toBe('0077');
+    expect(r.cwd).toBe('/dev/shm');
+    expect(r.env).toEqual(['A=1', 'PATH=/']);
+    expect(r.CapBnd).toBe(capHex(['CAP_CHOWN', 'CAP_NET_RAW']));
+    expect(r.CapInh).toBe(capHex(['CAP_NET_RAW']));
+    expect(r.CapAmb).toBe(capHex(['CAP_NET_RAW']));
+    // A non-root user keeps across exec only what is ambient (the kernel's rule; CAP_CHOWN was effective only before exec).
+    expect(r.CapEff).toBe(capHex(['CAP_NET_RAW']));
+    expect(r.CapPrm).toBe(capHex(['CAP_NET_RAW']));
+    expect(r.rlimits['7']).toEqual([64, 128]);
+    expect(r.rlimits['4']).toEqual([0, 0]);
+    expect(r.oom_score_adj).toBe('500');
+    expect(r.no_new_privs).toBe(0);
+  });
+
+  it('hostname, domainname, and no uts namespace leaves the host hostname', () => {
+    const r = probe(as, (c) => {
+      c.hostname = 'box';
+      c.domainname = 'example.test';
+    });
+    expect([r.hostname, r.domainname]).toEqual(['box', 'example.test']);
+    const host = probe(as, (c) => {
+      c.hostname = undefined;
+      c.linux = { ...c.linux, namespaces: c.linux?.namespaces?.filter((n) => n.type !== 'uts') };
+    });
+    expect(host.hostname).toBe(require('node:os').hostname());
+    expect(host.ns.uts).toBe(hostNs('uts'));
+  });
+});

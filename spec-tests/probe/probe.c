@@ -1,0 +1,252 @@
+/*
+ * The spec-tests' container program: reports what it sees inside a container as JSON, or does
+ * one small thing the tests ask for.
+ *   probe                    report ids, caps, limits, namespaces, mounts, fds, env, …
+ *   probe stat PATH...       type, mode, device numbers and owner of each path
+ *   probe exit N             exit with status N
+ *   probe sleep N            sleep N seconds (a long-running container)
+ *   probe write PATH TEXT    write TEXT to PATH (exit 1 with the errno name on failure)
+ *   probe cat PATH           print the file
+ *   probe wait-signal        print the first of TERM/INT/USR1 it gets, then exit 0
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *errname(int err)
+{
+	switch (err) {
+	case ENOENT: return "ENOENT";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EROFS: return "EROFS";
+	case EEXIST: return "EEXIST";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	default: return "EOTHER";
+	}
+}
+
+static void jstr(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void key(const char *k, int first)
+{
+	if (!first)
+		putchar(',');
+	jstr(k);
+	putchar(':');
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The value of "Name:\t..." in /proc/self/status. */
+static void status_field(const char *name, char *out, size_t len)
+{
+	char *s = slurp("/proc/self/status"), *line;
+	out[0] = '\0';
+	size_t n = strlen(name);
+	for (line = s ? strtok(s, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, name, n) == 0 && line[n] == ':') {
+			snprintf(out, len, "%s", line + n + 1 + strspn(line + n + 1, " \t"));
+			return;
+		}
+	}
+}
+
+static void report(void)
+{
+	char buf[4096];
+	struct utsname u;
+	gid_t groups[256];
+	int first = 1;
+
+	putchar('{');
+	key("uid", 1);
+	printf("%d", (int)getuid());
+	key("gid", 0);
+	printf("%d", (int)getgid());
+	key("euid", 0);
+	printf("%d", (int)geteuid());
+	key("groups", 0);
+	int ng = getgroups(256, groups);
+	putchar('[');
+	for (int i = 0; i < ng; i++)
+		printf("%s%d", i ? "," : "", (int)groups[i]);
+	putchar(']');
+	key("pid", 0);
+	printf("%d", (int)getpid());
+	key("ppid", 0);
+	printf("%d", (int)getppid());
+	uname(&u);
+	key("hostname", 0);
+	jstr(u.nodename);
+	key("domainname", 0);
+	jstr(u.domainname);
+	key("cwd", 0);
+	jstr(getcwd(buf, sizeof(buf)) ? buf : "");
+	key("no_new_privs", 0);
+	printf("%d", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	static const char *fields[] = { "Umask", "Seccomp", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		status_field(fields[i], buf, sizeof(buf));
+		key(fields[i], 0);
+		jstr(buf);
+	}
+	key("oom_score_adj", 0);
+	char *oom = slurp("/proc/self/oom_score_adj");
+	jstr(oom ? strtok(oom, "\n") : "");
+	key("rlimits", 0);
+	putchar('{');
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit rl;
+		getrlimit(r, &rl);
+		printf("%s\"%d\":[%llu,%llu]", r ? "," : "", r, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+	}
+	putchar('}');
+	key("ns", 0);
+	putchar('{');
+	static const char *ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts" };
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char path[64], link[128] = "";
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		key(ns[i], i == 0);
+		jstr(link);
+	}
+	putchar('}');
+	key("uid_map", 0);
+	jstr(slurp("/proc/self/uid_map"));
+	key("gid_map", 0);
+	jstr(slurp("/proc/self/gid_map"));
+	key("mountinfo", 0);
+	jstr(slurp("/proc/self/mountinfo"));
+	key("fds", 0);
+	putchar('[');
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		printf("%s%s", first ? "" : ",", e->d_name);
+		first = 0;
+	}
+	if (d)
+		closedir(d);
+	putchar(']');
+	key("env", 0);
+	putchar('[');
+	for (char **v = environ; *v; v++) {
+		if (v != environ)
+			putchar(',');
+		jstr(*v);
+	}
+	putchar(']');
+	puts("}");
+}
+
+static void stat_paths(int n, char **paths)
+{
+	putchar('{');
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		key(paths[i], i == 0);
+		if (lstat(paths[i], &st) < 0) {
+			jstr(errname(errno));
+			continue;
+		}
+		const char *type = S_ISCHR(st.st_mode) ? "char" : S_ISBLK(st.st_mode) ? "block" : S_ISDIR(st.st_mode) ? "dir"
+			: S_ISLNK(st.st_mode) ? "link" : S_ISFIFO(st.st_mode) ? "fifo" : "file";
+		printf("{\"type\":\"%s\",\"mode\":%u,\"major\":%u,\"minor\":%u,\"uid\":%u,\"gid\":%u}", type, st.st_mode & 07777,
+		       major(st.st_rdev), minor(st.st_rdev), st.st_uid, st.st_gid);
+	}
+	puts("}");
+}
+
+static volatile sig_atomic_t got;
+static void on_signal(int sig)
+{
+	got = sig;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (argc < 2) {
+		report();
+		return 0;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "stat")) {
+		stat_paths(argc - 2, argv + 2);
+	} else if (!strcmp(cmd, "exit") && argc == 3) {
+		return atoi(argv[2]);
+	} else if (!strcmp(cmd, "sleep") && argc == 3) {
+		sleep((unsigned)atoi(argv[2]));
+	} else if (!strcmp(cmd, "write") && argc == 4) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, argv[3], strlen(argv[3])) < 0) {
+			printf("%s\n", errname(errno));
+			return 1;
+		}
+		close(fd);
+	} else if (!strcmp(cmd, "cat") && argc == 3) {
+		char *s = slurp(argv[2]);
+		if (!s) {
+			printf("%s\n", errname(errno));
+			return 1;
+		}
+		fputs(s, stdout);
+	} else if (!strcmp(cmd, "wait-signal")) {
+		signal(SIGTERM, on_signal);
+		signal(SIGINT, on_signal);
+		signal(SIGUSR1, on_signal);
+		printf("waiting\n");
+		fflush(stdout);
+		while (!got)
+			pause();
+		printf("got signal %d\n", (int)got);
+	} else {
+		fprintf(stderr, "probe: unknown command %s\n", cmd);
+		return 2;
+	}
+	return 0;
+}

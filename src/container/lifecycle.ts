@@ -1,0 +1,269 @@
+/**
+ * The container lifecycle of runtime.md: create, start, kill, delete. Each operation works on
+ * one container under its lock; status always comes from facts (status.ts).
+ */
+import { chmodSync, closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
+import { constants as osConstants, userInfo } from 'node:os';
+import { UserError } from '../cli/errors.js';
+import { runHooks } from '../hooks/run.js';
+import { SyscallError } from '../linux/errno.js';
+import { writeIdMaps } from '../linux/idmap.js';
+import * as libc from '../linux/libc.js';
+import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
+import { buildPlans, rootfsPath } from '../plan/build.js';
+import type { State } from '../spec/state.js';
+import { loadBundle } from './bundle.js';
+import { checkContainerId } from './id.js';
+import type { ContainerRecord } from './record.js';
+import { deriveStatus, processStartTime } from './status.js';
+import { type ContainerStore, writeAtomically } from './store.js';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  rootless: boolean;
+  /** The caller stays attached (run in the foreground): the shim relays signals and the exit status. */
+  attached: boolean;
+  warn: (msg: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stateDocument(
+  record: Pick<ContainerRecord, 'ociVersion' | 'id' | 'bundle' | 'annotations'>,
+  status: State['status'],
+  pid: number,
+): string {
+  const doc: State = { ociVersion: record.ociVersion, id: record.id, status, pid, bundle: record.bundle };
+  if (record.annotations) doc.annotations = record.annotations;
+  return JSON.stringify(doc);
+}
+
+/** Creates the container: when this returns, its process waits for `start` on the exec FIFO. */
+export async function create(store: ContainerStore, opts: CreateOptions): Promise<ShimRun> {
+  checkContainerId(opts.id);
+  const bundle = loadBundle(opts.bundle);
+  const { config } = bundle;
+  const rootfs = rootfsPath(config, bundle.dir);
+  const dir = store.create(opts.id);
+  const execFifo = store.execFifo(opts.id);
+  const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };
+  let pid: number | undefined;
+  try {
+    return await store.locked(opts.id, async () => {
+      libc.mkfifo(execFifo, 0o622);
+      // The container user, whoever it is, must be able to open the FIFO to signal start.
+      chmodSync(execFifo, 0o622);
+      const plans = buildPlans({
+        config,
+        bundleDir: bundle.dir,
+        rootfs,
+        rootless: opts.rootless,
+        noPivot: opts.noPivot,
+        execFifo,
+        preserveFds: opts.preserveFds,
+        relay: opts.attached,
+        warn: opts.warn,
+      });
+      const preserved = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+      const run = await runShim(plans.host, {
+        stdio: ['inherit', 'inherit', 'inherit', ...preserved],
+        onPid: (reported) => {
+          pid = reported;
+          if (plans.newNamespaces.has('user')) writeIdMaps(reported, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
+          return plans.container((status) => stateDocument(base, status, reported));
+        },
+        onSync: async () => {
+          const state = stateDocument(base, 'creating', pid ?? 0);
+          await runHooks('prestart', config.hooks?.prestart, state);
+          await runHooks('createRuntime', config.hooks?.createRuntime, state);
+        },
+      });
+      const startTime = pid === undefined ? undefined : processStartTime(pid);
+      if (pid === undefined || startTime === undefined) throw new UserError('the container process exited during create');
+      store.save({
+        ...base,
+        rootfs,
+        pid,
+        pidStartTime: startTime,
+        created: new Date().toISOString(),
+        owner: userInfo().username,
+        poststart: config.hooks?.poststart,
+        poststop: config.hooks?.poststop,
+      });
+      if (opts.pidFile) writeAtomically(opts.pidFile, String(pid), 0o644);
+      return run;
+    });
+  } catch (err) {
+    if (pid !== undefined) killQuietly(pid);
+    rmSync(dir, { recursive: true, force: true });
+    if (err instanceof ShimStepError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs the user process of a created container: opens the exec FIFO, which unblocks its init. */
+export async function start(store: ContainerStore, id: string, warn: (msg: string) => void): Promise<void> {
+  const record = await store.locked(id, async () => {
+    const record = await store.load(id);
+    const fifo = store.execFifo(id);
+    const status = deriveStatus(record, fifo);
+    if (status !== 'created') throw new UserError(`cannot start a container that is ${status}`);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const byte = Buffer.alloc(1);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, byte);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+        if (n === 1) break;
+        if (deriveStatus(record, fifo) === 'stopped') throw new UserError('the container process exited before it could start');
+        await sleep(1);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    rmSync(fifo, { force: true });
+    return record;
+  });
+  try {
+    await runHooks('poststart', record.poststart, stateDocument(record, 'running', record.pid));
+  } catch (err) {
+    warn((err as Error).message);
+  }
+}
+
+/** A signal by name (KILL, SIGKILL) or number. */
+export function parseSignal(signal: string): number {
+  if (/^\d+$/.test(signal)) {
+    const n = Number(signal);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as keyof typeof osConstants.signals;
+    const n = osConstants.signals[name];
+    if (n !== undefined) return n;
+  }
+  throw new UserError(`invalid signal "${signal}": use a name like KILL or SIGTERM, or a number`);
+}
+
+function nsOf(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every process of the container: those in its pid namespace when it has its own, else the init
+ * and its descendants. (Cgroup-based listing replaces this when cgroup support lands.)
+ */
+function containerPids(init: number): number[] {
+  const pids = readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
+  const ns = nsOf(init);
+  if (ns !== undefined && ns !== nsOf('self')) return pids.filter((p) => nsOf(p) === ns);
+  const children = new Map<number, number[]>();
+  for (const p of pids) {
+    const parent = parentOf(p);
+    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), p]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(init);
+  return out;
+}
+
+/** Signals a process through a pidfd, after checking it is still the one recorded (not a reused pid). */
+function signalProcess(pid: number, startTime: number | undefined, signal: number): boolean {
+  let pidfd: number;
+  try {
+    pidfd = libc.pidfdOpen(pid);
+  } catch {
+    return false;
+  }
+  try {
+    if (startTime !== undefined && processStartTime(pid) !== startTime) return false;
+    libc.pidfdSendSignal(pidfd, signal);
+    return true;
+  } catch (err) {
+    if (err instanceof SyscallError && err.code === 'ESRCH') return false;
+    throw err;
+  } finally {
+    libc.close(pidfd);
+  }
+}
+
+function signalContainer(record: ContainerRecord, signal: number, all: boolean): boolean {
+  if (!all) return signalProcess(record.pid, record.pidStartTime, signal);
+  if (processStartTime(record.pid) !== record.pidStartTime) return false;
+  const pids = containerPids(record.pid);
+  // The init last: in a pid namespace its death takes the rest with it before they see the signal.
+  let any = false;
+  for (const p of pids.filter((p) => p !== record.pid)) any = signalProcess(p, undefined, signal) || any;
+  return signalProcess(record.pid, record.pidStartTime, signal) || any;
+}
+
+export async function kill(store: ContainerStore, id: string, signalName: string, all: boolean): Promise<void> {
+  const signal = parseSignal(signalName);
+  await store.locked(id, async () => {
+    const record = await store.load(id);
+    const status = deriveStatus(record, store.execFifo(id));
+    if (status === 'stopped' || !signalContainer(record, signal, all)) throw new UserError('container not running');
+  });
+}
+
+/** Waits until the init is gone (or a zombie nobody reaps), up to timeoutMs. */
+async function waitStopped(record: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 5) {
+    if (processStartTime(record.pid) !== record.pidStartTime) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
+export async function deleteContainer(store: ContainerStore, id: string, force: boolean, warn: (msg: string) => void): Promise<void> {
+  const record = await store.locked(id, async () => {
+    const record = await store.load(id);
+    const status = deriveStatus(record, store.execFifo(id));
+    if (status !== 'stopped') {
+      if (!force) throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
+      signalContainer(record, osConstants.signals.SIGKILL, true);
+      if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
+    }
+    store.remove(id);
+    return record;
+  });
+  try {
+    await runHooks('poststop', record.poststop, stateDocument(record, 'stopped', 0));
+  } catch (err) {
+    warn((err as Error).message);
+  }
+}

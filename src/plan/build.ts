@@ -1,0 +1,390 @@
+/**
+ * Compiles a validated config into the shim's two plans: the host side (join namespaces, clone
+ * the container process) and the container side (everything up to exec). Every decision about
+ * what happens, in which order, with which values, is made here.
+ */
+import { existsSync, readFileSync, realpathSync, statfsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { UserError } from '../cli/errors.js';
+import { capabilityMask, lastCap } from '../linux/capabilities.js';
+import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
+import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
+import { RLIMITS } from '../linux/rlimits.js';
+import type { Config, Hook, Mount, NamespaceType } from '../spec/config.js';
+import { CreateMode, ParentMode, type PlanStep, steps } from './encode.js';
+
+const PROC_SUPER_MAGIC = 0x9fa0n;
+const NSFS_MAGIC = 0x6e736673;
+
+export interface PlanInput {
+  config: Config;
+  bundleDir: string;
+  rootfs: string;
+  rootless: boolean;
+  noPivot: boolean;
+  execFifo: string;
+  preserveFds: number;
+  /** run in the foreground: the shim stays as the container process's parent and relays. */
+  relay: boolean;
+  warn: (msg: string) => void;
+}
+
+export interface Plans {
+  host: PlanStep[];
+  container: (hookState: (status: 'creating' | 'created') => string) => PlanStep[];
+  /** Namespaces the container gets new (not joined by path). */
+  newNamespaces: Set<NamespaceType>;
+  hasRuntimeHooks: boolean;
+}
+
+const DEFAULT_DEVICES: readonly { path: string; major: number; minor: number }[] = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+];
+
+const DEV_SYMLINKS: readonly [string, string][] = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+];
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, string | undefined> {
+  const namespaces = new Map<NamespaceType, string | undefined>();
+  for (const [i, ns] of (config.linux?.namespaces ?? []).entries()) {
+    if (namespaces.has(ns.type)) throw new UserError(`config.json: linux.namespaces[${i}]: namespace "${ns.type}" is listed twice`);
+    if (ns.path !== undefined) {
+      if (!isAbsolute(ns.path)) throw new UserError(`config.json: linux.namespaces[${i}].path: "${ns.path}" is not an absolute path`);
+      let magic: number;
+      try {
+        magic = statfsSync(ns.path).type;
+      } catch (err) {
+        throw new UserError(`config.json: linux.namespaces[${i}].path: ${ns.path}: ${(err as NodeJS.ErrnoException).code}`);
+      }
+      if (magic !== NSFS_MAGIC) throw new UserError(`config.json: linux.namespaces[${i}].path: ${ns.path} is not a namespace file`);
+    }
+    namespaces.set(ns.type, ns.path);
+  }
+  const has = (t: NamespaceType) => namespaces.has(t);
+  if (config.hostname !== undefined && config.hostname !== '' && !has('uts')) {
+    throw new UserError('config.json: hostname is set but there is no uts namespace to set it in (add {"type": "uts"})');
+  }
+  if (config.domainname !== undefined && config.domainname !== '' && !has('uts')) {
+    throw new UserError('config.json: domainname is set but there is no uts namespace to set it in (add {"type": "uts"})');
+  }
+  const maps = (config.linux?.uidMappings?.length ?? 0) + (config.linux?.gidMappings?.length ?? 0);
+  if (maps > 0 && !has('user'))
+    throw new UserError('config.json: linux.uidMappings/gidMappings need a user namespace (add {"type": "user"})');
+  if (has('user') && namespaces.get('user') === undefined) {
+    if (!config.linux?.uidMappings?.length || !config.linux?.gidMappings?.length) {
+      throw new UserError('config.json: a new user namespace needs linux.uidMappings and linux.gidMappings');
+    }
+  }
+  if (rootless && !has('user')) {
+    throw new UserError('rootless: the config needs a user namespace with the caller mapped (tsrun spec --rootless writes one)');
+  }
+  if (config.linux?.sysctl && Object.keys(config.linux.sysctl).length > 0 && !has('mount')) {
+    throw new UserError('config.json: linux.sysctl needs a mount namespace');
+  }
+  if (!has('mount') && (config.mounts?.length ?? 0) > 0) {
+    throw new UserError('config.json: mounts need a mount namespace (add {"type": "mount"})');
+  }
+  return namespaces;
+}
+
+/** The mount flags of the host mount that holds path (from /proc/self/mountinfo). */
+function hostMountFlags(path: string): bigint {
+  let best = '';
+  let flags = 0n;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    const point = fields[4];
+    if (point === undefined) continue;
+    if ((path === point || path.startsWith(point === '/' ? '/' : `${point}/`)) && point.length >= best.length) {
+      best = point;
+      flags = parseMountOptions((fields[5] ?? '').split(',')).flags;
+    }
+  }
+  return flags;
+}
+
+function containerPath(dest: string, where: string): string {
+  if (!dest.startsWith('/')) throw new UserError(`config.json: ${where}: "${dest}" is not an absolute path in the container`);
+  return dest;
+}
+
+function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>): PlanStep[] {
+  const where = `mounts[${index}]`;
+  const dest = containerPath(m.destination, `${where}.destination`);
+  const opts = parseMountOptions(m.options);
+  if (opts.ignored.length > 0) input.warn(`${where} (${dest}): options not applied: ${opts.ignored.join(', ')}`);
+  let type = m.type ?? '';
+  let source = m.source ?? '';
+  let flags = opts.flags;
+  const out: PlanStep[] = [];
+  const what = `mount ${type || 'bind'} on "${dest}"`;
+  const keep = input.rootless ? CreateMode.KeepLockedFlags : 0;
+
+  // A rootless container cannot mount sysfs without its own network namespace, nor a cgroup
+  // hierarchy: bind the host's instead, read-only.
+  if (type === 'sysfs' && input.rootless && !newNs.has('network')) {
+    type = 'bind';
+    source = '/sys';
+    flags |= MS.BIND | MS.REC | MS.RDONLY;
+  }
+  // The host's cgroup tree, bound: its flags (read-only above all) must hold for every hierarchy below it.
+  let bindRecursiveFlags = false;
+  if (type === 'cgroup' || type === 'cgroup2') {
+    type = 'bind';
+    source = '/sys/fs/cgroup';
+    flags |= MS.BIND | MS.REC;
+    bindRecursiveFlags = true;
+  }
+  const isBind = type === 'bind' || (flags & MS.BIND) !== 0n;
+  if (isBind && resolve(input.bundleDir, source) === '/sys') bindRecursiveFlags = true;
+  if (isBind) {
+    if (source === '') throw new UserError(`config.json: ${where}: a bind mount needs a source`);
+    const abs = resolve(input.bundleDir, source);
+    if (!existsSync(abs)) throw new UserError(`config.json: ${where}.source: ${abs} does not exist`);
+    const create = statSync(abs).isDirectory() ? CreateMode.Dir : CreateMode.File;
+    out.push(steps.mount({ source: abs, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '', create }, what));
+    const remount = flags & BIND_REMOUNT_FLAGS;
+    if (remount !== 0n) {
+      const locked = input.rootless ? hostMountFlags(realpathSync(abs)) & (MS.NOSUID | MS.NODEV | MS.NOEXEC) : 0n;
+      out.push(
+        steps.mount(
+          { source: '', target: dest, fstype: '', flags: MS.REMOUNT | MS.BIND | remount | locked, data: '', create: keep },
+          `remount "${dest}" with its options`,
+        ),
+      );
+    }
+  } else {
+    out.push(steps.mount({ source, target: dest, fstype: type, flags, data: opts.data, create: CreateMode.Dir }, what));
+  }
+  const recursive = opts.recursive ?? { set: 0n, clear: 0n };
+  if (bindRecursiveFlags) recursive.set |= recursiveAttrsOf(flags);
+  if (recursive.set !== 0n || recursive.clear !== 0n) out.push(steps.setattr(dest, recursive.set, recursive.clear, true));
+  for (const prop of opts.propagation) {
+    out.push(
+      steps.mount({ source: '', target: dest, fstype: '', flags: prop, data: '', create: CreateMode.None }, `set propagation of "${dest}"`),
+    );
+  }
+  return out;
+}
+
+function deviceSteps(input: PlanInput, devMounted: boolean): PlanStep[] {
+  const out: PlanStep[] = [];
+  const node = (path: string, mode: number, major: number, minor: number, uid: number, gid: number) => {
+    if (input.rootless) {
+      // No mknod in a user namespace: bind the host's node of the same path.
+      if (!existsSync(path))
+        throw new UserError(`rootless: device ${path} must be bind-mounted from the host, and the host has no ${path}`);
+      out.push(
+        steps.mount({ source: path, target: path, fstype: '', flags: MS.BIND, data: '', create: CreateMode.File }, `bind device ${path}`),
+      );
+    } else {
+      out.push(steps.mknod(path, mode, makedev(major, minor), uid, gid));
+    }
+  };
+  if (devMounted) {
+    for (const d of DEFAULT_DEVICES) node(d.path, S_IFCHR | 0o666, d.major, d.minor, 0, 0);
+  }
+  for (const [i, d] of (input.config.linux?.devices ?? []).entries()) {
+    const path = containerPath(d.path, `linux.devices[${i}].path`);
+    const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
+    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
+      throw new UserError(`config.json: linux.devices[${i}]: a ${d.type} device needs major and minor`);
+    }
+    node(path, kind | (d.fileMode ?? 0o666), Number(d.major ?? 0), Number(d.minor ?? 0), d.uid ?? 0, d.gid ?? 0);
+  }
+  if (devMounted) {
+    for (const [target, link] of DEV_SYMLINKS) out.push(steps.symlink(target, link));
+    if (input.config.mounts?.some((m) => m.destination === '/dev/pts')) out.push(steps.symlink('pts/ptmx', '/dev/ptmx'));
+  }
+  return out;
+}
+
+function hookInput(h: Hook, stdin: string) {
+  return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0, stdin };
+}
+
+function processSteps(input: PlanInput): PlanStep[] {
+  const proc = input.config.process;
+  if (!proc) return [];
+  const out: PlanStep[] = [];
+  const last = lastCap();
+  for (const [i, rl] of (proc.rlimits ?? []).entries()) {
+    const resource = RLIMITS[rl.type];
+    if (resource === undefined) throw new UserError(`config.json: process.rlimits[${i}].type: unknown limit "${rl.type}"`);
+    out.push(steps.setrlimit(rl.type, resource, BigInt(rl.soft), BigInt(rl.hard)));
+  }
+  if (proc.ioPriority) {
+    const classes = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+    out.push(steps.ioprio((classes[proc.ioPriority.class] << 13) | (proc.ioPriority.priority ?? 0)));
+  }
+  if (input.config.linux?.personality) {
+    const p = input.config.linux.personality;
+    out.push(steps.personality(p.domain === 'LINUX32' ? 0x0008 : 0x0000));
+  }
+  const caps = proc.capabilities ?? {};
+  const set = (name: keyof typeof caps) => {
+    const { mask, unknown } = capabilityMask(caps[name], last, `process.capabilities.${name}`);
+    if (unknown.length > 0) input.warn(`process.capabilities.${name}: not known to this kernel, skipped: ${unknown.join(', ')}`);
+    return mask;
+  };
+  // The bounding set shrinks while still root (it needs CAP_SETPCAP); the other sets follow the id switch.
+  out.push(steps.bounding(last, set('bounding')));
+  const user = proc.user ?? {};
+  const groups = user.additionalGids ?? [];
+  // A rootless single-id mapping denies setgroups: then the groups are left as they are.
+  const gidMaps = input.config.linux?.gidMappings ?? [];
+  const setgroupsDenied = input.rootless && gidMaps.length <= 1 && (gidMaps[0]?.size ?? 0) <= 1;
+  if (setgroupsDenied && groups.length > 0)
+    throw new UserError('rootless: process.user.additionalGids need a multi-id gid mapping (newgidmap and /etc/subgid)');
+  out.push(steps.setIds(user.uid ?? 0, user.gid ?? 0, setgroupsDenied ? undefined : groups));
+  out.push(
+    steps.caps(last, {
+      effective: set('effective'),
+      permitted: set('permitted'),
+      inheritable: set('inheritable'),
+      ambient: set('ambient'),
+    }),
+  );
+  if (proc.noNewPrivileges) out.push(steps.noNewPrivs());
+  out.push(steps.umask(user.umask ?? 0o022));
+  out.push(steps.chdir(proc.cwd));
+  return out;
+}
+
+export function buildPlans(input: PlanInput): Plans {
+  const { config } = input;
+  const namespaces = checkNamespaces(config, input.rootless);
+  const newNs = new Set([...namespaces].filter(([, path]) => path === undefined).map(([t]) => t));
+  const proc = config.process;
+  if (!proc?.args?.length) throw new UserError('config.json: process.args must name the program to run');
+  if (proc.terminal)
+    throw new UserError('config.json: process.terminal is true, and this build of tsrun has no terminal support yet (set it to false)');
+  if (!proc.cwd.startsWith('/')) throw new UserError(`config.json: process.cwd: "${proc.cwd}" is not an absolute path`);
+
+  // Host side: join namespaces (user first), then clone into the new ones.
+  const host: PlanStep[] = [];
+  for (const type of JOIN_ORDER) {
+    const path = namespaces.get(type);
+    if (path !== undefined) host.push(steps.setns(path, Number(NAMESPACES[type].flag), `join the ${type} namespace ${path}`));
+  }
+  let cloneFlags = 0n;
+  for (const t of newNs) if (t !== 'time') cloneFlags |= NAMESPACES[t].flag;
+  if (newNs.has('time')) host.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
+  host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit), steps.nextPlan());
+
+  const hooks = config.hooks ?? {};
+  const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
+
+  const container = (hookState: (status: 'creating' | 'created') => string): PlanStep[] => {
+    const out: PlanStep[] = [];
+    // Root inside a new user namespace, so what follows is done with its full rights.
+    if (newNs.has('user')) out.push(steps.setIds(0, 0, undefined));
+    if (proc.oomScoreAdj !== undefined) {
+      out.push(steps.writeFile('/proc/self/oom_score_adj', String(proc.oomScoreAdj), PROC_SUPER_MAGIC, 'set oom_score_adj'));
+    }
+    if (config.hostname) out.push(steps.sethostname(config.hostname));
+    if (config.domainname) out.push(steps.setdomainname(config.domainname));
+
+    const hasMountNs = namespaces.has('mount');
+    if (hasMountNs) {
+      const propagation = config.linux?.rootfsPropagation;
+      const hostProp = propagation === 'shared' ? MS.SHARED : propagation === 'private' ? MS.PRIVATE : MS.SLAVE;
+      out.push(steps.rootfs('/'));
+      out.push(
+        steps.mount(
+          { source: '', target: '/', fstype: '', flags: hostProp | MS.REC, data: '', create: CreateMode.None },
+          'set the propagation of /',
+        ),
+      );
+      out.push(steps.rootfs(input.rootfs));
+      out.push(
+        steps.mount(
+          { source: input.rootfs, target: '/', fstype: '', flags: MS.BIND | MS.REC, data: '', create: CreateMode.None },
+          'bind the root filesystem',
+        ),
+      );
+      // Reopen: the root is now the bind mount, which pivot_root needs.
+      out.push(steps.rootfs(input.rootfs));
+      const mounts = config.mounts ?? [];
+      for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs));
+      out.push(
+        ...deviceSteps(
+          input,
+          mounts.some((m) => m.destination === '/dev'),
+        ),
+      );
+      out.push(steps.openFifo(input.execFifo));
+      for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
+      for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
+      if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
+      for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+      out.push(steps.pivot(input.noPivot));
+      if (propagation !== undefined) {
+        const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE, unbindable: MS.UNBINDABLE }[propagation];
+        out.push(
+          steps.mount(
+            { source: '', target: '/', fstype: '', flags: flag | MS.REC, data: '', create: CreateMode.None },
+            `make / ${propagation}`,
+          ),
+        );
+      }
+      for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
+        out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
+      }
+      if (config.root?.readonly) {
+        out.push(
+          steps.mount(
+            { source: '', target: '/', fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, data: '', create: CreateMode.KeepLockedFlags },
+            'make the root filesystem read-only',
+          ),
+        );
+      }
+    } else {
+      out.push(steps.openFifo(input.execFifo));
+      if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
+      for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+    }
+    out.push(...processSteps(input));
+    out.push(steps.closeFds(3 + input.preserveFds));
+    const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
+    out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
+    out.push(steps.ready(), steps.waitStart());
+    for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'))));
+    out.push(steps.exec(proc.args ?? [], proc.env ?? []));
+    return out;
+  };
+  return { host, container, newNamespaces: newNs, hasRuntimeHooks };
+}
+
+/** The root filesystem's absolute path (root.path is relative to the bundle unless absolute). */
+export function rootfsPath(config: Config, bundleDir: string): string {
+  if (!config.root?.path) throw new UserError('config.json: root.path is missing (the root filesystem of the container)');
+  const path = resolve(bundleDir, config.root.path);
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (err) {
+    throw new UserError(`config.json: root.path: ${path}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  if (!statSync(real).isDirectory()) throw new UserError(`config.json: root.path: ${path} is not a directory`);
+  return real;
+}
