@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
 import { defaultConfig, rootlessConfig } from '../../src/spec/default-config.js';
-import { type Identity, type Result, scratchDir, tsrun } from './tsrun.js';
+import { asUser, type Identity, type Result, scratchDir, tsrun } from './tsrun.js';
 
 export interface ProbeReport {
   uid: number;
@@ -114,18 +114,8 @@ export function mounts(mountinfo: string): Map<string, { fstype: string; options
 /** Starts tsrun in the background (for run in the foreground, signals, long-running containers). */
 export function spawnTsrun(b: TestBundle, args: string[]) {
   const bin = inject('tsrunBin');
-  const user = inject('rootlessUser');
   const argv = ['--root', b.root, ...args];
-  const child =
-    b.as === 'root'
-      ? spawn(bin, argv, { cwd: b.dir })
-      : spawn(
-          'runuser',
-          ['-u', user.name, '--', 'env', '-i', `HOME=${user.home}`, `XDG_RUNTIME_DIR=${join(user.home, 'xdg')}`, bin, ...argv],
-          {
-            cwd: b.dir,
-          },
-        );
+  const child = b.as === 'root' ? spawn(bin, argv, { cwd: b.dir }) : spawn('setpriv', [...asUser(), bin, ...argv], { cwd: b.dir });
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   let stderr = '';

@@ -22,7 +22,7 @@ function userIds(user: string): { uid: number; gid: number } {
 export default function setup(project: TestProject) {
   const built = join(import.meta.dirname, '..', '..', 'dist', 'tsrun');
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
-  if (process.geteuid?.() !== 0) throw new Error('spec-tests run as root (they also act as the unprivileged user through runuser)');
+  if (process.geteuid?.() !== 0) throw new Error('spec-tests run as root (they also act as the unprivileged user through setpriv)');
   const { uid, gid } = userIds(ROOTLESS_USER);
 
   const work = mkdtempSync('/tmp/tsrun-spec-');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync } from 'node:fs';
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 
@@ -13,31 +13,42 @@ export interface Result {
 
 export const identities: Identity[] = ['root', 'rootless'];
 
-/** Runs the copied dist/tsrun as root, or as the unprivileged user (through runuser) with its own XDG_RUNTIME_DIR. */
+/**
+ * The command prefix that runs a program as the unprivileged user: setpriv execs in place (unlike
+ * runuser, which stays as the parent), so signals sent to the child reach the program itself.
+ */
+export function asUser(): string[] {
+  const user = inject('rootlessUser');
+  return [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--clear-groups',
+    'env',
+    '-i',
+    `HOME=${user.home}`,
+    `XDG_RUNTIME_DIR=${join(user.home, 'xdg')}`,
+    'PATH=/usr/bin:/bin',
+  ];
+}
+
+/** Runs the copied dist/tsrun as root, or as the unprivileged user (through setpriv) with its own XDG_RUNTIME_DIR. */
 export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?: string } = {}): Result {
   const bin = inject('tsrunBin');
-  const user = inject('rootlessUser');
-  const [file, argv] =
-    as === 'root'
-      ? [bin, args]
-      : [
-          'runuser',
-          [
-            '-u',
-            user.name,
-            '--',
-            'env',
-            '-i',
-            `HOME=${user.home}`,
-            `XDG_RUNTIME_DIR=${join(user.home, 'xdg')}`,
-            'PATH=/usr/bin:/bin',
-            bin,
-            ...args,
-          ],
-        ];
-  const r = spawnSync(file, argv, { cwd: opts.cwd ?? inject('workDir'), input: opts.input, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const [file, argv]: [string, string[]] = as === 'root' ? [bin, args] : ['setpriv', [...asUser(), bin, ...args]];
+  // Output goes to files, not pipes: a detached container inherits them, and a pipe would stay
+  // open (and spawnSync waiting) as long as the container lives.
+  const dir = mkdtempSync(join(inject('workDir'), 'out-'));
+  const out = openSync(join(dir, 'stdout'), 'w+');
+  const err = openSync(join(dir, 'stderr'), 'w+');
+  try {
+    const r = spawnSync(file, argv, { cwd: opts.cwd ?? inject('workDir'), input: opts.input, stdio: ['pipe', out, err] });
+    if (r.error) throw r.error;
+    return { code: r.status, stdout: readFileSync(join(dir, 'stdout'), 'utf8'), stderr: readFileSync(join(dir, 'stderr'), 'utf8') };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A fresh directory the identity owns, under the spec-tests' work dir. */

@@ -1,0 +1,165 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { specValidator } from '../test/support/runtime-spec.js';
+import { hostMountinfo, makeBundle, spawnTsrun, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { identities } from './support/tsrun.js';
+
+const sleeping = (as: (typeof identities)[number]) =>
+  makeBundle(as, (c) => {
+    c.process = { ...c.process, cwd: '/', args: ['/probe', 'sleep', '30'] };
+  });
+
+function state(b: TestBundle, id: string) {
+  const r = tsrunIn(b, ['state', id]);
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout);
+  const validate = specValidator('state-schema.json');
+  expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+  return doc as { status: string; pid: number; id: string; bundle: string };
+}
+
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+};
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.each(identities)('lifecycle as %s', (as) => {
+  it('create → created (init waiting), start → running, kill → stopped, delete → gone', async () => {
+    const b = sleeping(as);
+    const id = uniqueId();
+    const pidFile = join(b.dir, 'init.pid');
+    const created = tsrunIn(b, ['create', '--bundle', b.dir, '--pid-file', pidFile, id]);
+    expect(created.code, created.stderr).toBe(0);
+    const s1 = state(b, id);
+    expect(s1).toMatchObject({ id, status: 'created', bundle: b.dir });
+    expect(readFileSync(pidFile, 'utf8')).toBe(String(s1.pid));
+    expect(alive(s1.pid)).toBe(true);
+    // The init waits on the exec FIFO: the user program has not run yet.
+    expect(readFileSync(`/proc/${s1.pid}/cmdline`, 'utf8')).not.toContain('sleep');
+    expect(tsrunIn(b, ['list', '--format', 'json']).stdout).toContain(`"status":"created"`);
+
+    expect(tsrunIn(b, ['start', id]).code).toBe(0);
+    expect(state(b, id).status).toBe('running');
+    expect(readFileSync(`/proc/${s1.pid}/cmdline`, 'utf8')).toBe('/probe\0sleep\x0030\0');
+    const again = tsrunIn(b, ['start', id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('cannot start a container that is running');
+
+    // delete refuses a running container and changes nothing.
+    const refused = tsrunIn(b, ['delete', id]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('that is running');
+    expect(state(b, id).status).toBe('running');
+
+    // (TERM would be ignored: the init of a pid namespace gets no default signal actions.)
+    expect(tsrunIn(b, ['kill', id, 'KILL']).code).toBe(0);
+    await until(() => !alive(s1.pid), 'the init to die');
+    expect(state(b, id)).toMatchObject({ status: 'stopped', pid: 0 });
+    const late = tsrunIn(b, ['kill', id, 'KILL']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('container not running');
+
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+    expect(tsrunIn(b, ['state', id]).stderr).toContain('does not exist');
+    expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
+  it('kill takes signal names and numbers; kill --all reaches every process; delete --force stops a running container', async () => {
+    const b = sleeping(as);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '--detach', '--bundle', b.dir, id]).code).toBe(0);
+    const { pid } = state(b, id);
+    for (const bad of ['NOPE', '0', '99']) expect(tsrunIn(b, ['kill', id, bad]).stderr).toContain('invalid signal');
+    expect(tsrunIn(b, ['kill', id, 'SIGCONT']).code).toBe(0);
+    expect(tsrunIn(b, ['kill', id, '18']).code).toBe(0);
+    expect(tsrunIn(b, ['kill', '--all', id, 'KILL']).code).toBe(0);
+    await until(() => !alive(pid), 'kill --all');
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+
+    const id2 = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id2]).code).toBe(0);
+    const pid2 = state(b, id2).pid;
+    expect(tsrunIn(b, ['delete', '--force', id2]).code).toBe(0);
+    expect(alive(pid2)).toBe(false);
+    expect(existsSync(join(b.root, id2))).toBe(false);
+  });
+
+  it('delete --force of a created (never started) container', () => {
+    const b = sleeping(as);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+    const { pid } = state(b, id);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('an id already in use is refused, and the first container is untouched', () => {
+    const b = sleeping(as);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+    const second = tsrunIn(b, ['create', '--bundle', b.dir, id]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(`tsrun: create: container "${id}" already exists`);
+    expect(state(b, id).status).toBe('created');
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('run in the foreground returns the exit status, and 128+N for a signal', () => {
+    const exit7 = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'exit', '7'] };
+    });
+    const id = uniqueId();
+    expect(tsrunIn(exit7, ['run', '--bundle', exit7.dir, id]).code).toBe(7);
+    expect(existsSync(join(exit7.root, id))).toBe(false); // run deletes what it ran
+    const keep = uniqueId();
+    expect(tsrunIn(exit7, ['run', '--keep', '--bundle', exit7.dir, keep]).code).toBe(7);
+    expect(state(exit7, keep).status).toBe('stopped');
+    expect(tsrunIn(exit7, ['delete', keep]).code).toBe(0);
+  });
+
+  it('run forwards signals to the container process, and reports death by signal as 128+N', async () => {
+    const waiter = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'wait-signal'] };
+    });
+    const run = spawnTsrun(waiter, ['run', '--bundle', waiter.dir, uniqueId()]);
+    await until(() => run.out().includes('waiting'), 'the container to start');
+    run.child.kill('SIGUSR1');
+    expect(await run.exited).toBe(0);
+    expect(run.out()).toContain('got signal 10');
+
+    const b = sleeping(as);
+    const id = uniqueId();
+    const run2 = spawnTsrun(b, ['run', '--bundle', b.dir, id]);
+    await until(() => existsSync(join(b.root, id, 'state.json')) && !existsSync(join(b.root, id, 'exec.fifo')), 'the start');
+    expect(tsrunIn(b, ['kill', id, 'KILL']).code).toBe(0);
+    expect(await run2.exited).toBe(137);
+  });
+
+  it('a failed create leaves no state, no process and no mount behind', () => {
+    const b = makeBundle(as, (c) => {
+      c.mounts = [...(c.mounts ?? []), { destination: '/bad', type: 'nosuchfs', source: 'none' }];
+    });
+    const id = uniqueId();
+    const before = hostMountinfo();
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^tsrun: create: mount nosuchfs on "\/bad": mount on \/bad: ENODEV$/);
+    expect(existsSync(join(b.root, id))).toBe(false);
+    expect(hostMountinfo()).toBe(before);
+    const leftover = require('node:child_process').spawnSync('pgrep', ['-f', b.dir]).stdout.toString();
+    expect(leftover).toBe('');
+  });
+});
