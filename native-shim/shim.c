@@ -40,7 +40,7 @@
 #define MAX_LIST 4096
 
 static int sync_fd = -1;
-static int root_fd = AT_FDCWD;
+static int root_fd = -1;
 static int fifo_fd = -1;
 static char exec_path[4096];
 static pid_t relay_child;
@@ -347,7 +347,7 @@ static int do_write_file(struct cursor *c, struct failure *f)
 	const char *path = get_str(c), *content = get_str(c);
 	uint64_t magic = get_u64(c);
 	struct statfs sfs;
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_in_root(path, O_WRONLY | O_NOFOLLOW);
 	if (fd < 0)
 		return fail(f, errno, "open %s", path);
 	if (magic != 0 && (fstatfs(fd, &sfs) < 0 || (uint64_t)sfs.f_type != magic)) {

@@ -82,8 +82,8 @@ export function writeConfig(dir: string, config: Config): void {
 }
 
 /** Runs tsrun against a bundle's state root. */
-export function tsrunIn(b: TestBundle, args: string[]): Result {
-  return tsrun(b.as, ['--root', b.root, ...args], { cwd: b.dir });
+export function tsrunIn(b: TestBundle, args: string[], extraFds?: number[]): Result {
+  return tsrun(b.as, ['--root', b.root, ...args], { cwd: b.dir, extraFds });
 }
 
 /** `tsrun run` of the bundle; expects exit status 0 unless told otherwise. */

@@ -32,7 +32,7 @@ export function asUser(): string[] {
 }
 
 /** Runs the copied dist/tsrun as root, or as the unprivileged user (through setpriv) with its own XDG_RUNTIME_DIR. */
-export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?: string } = {}): Result {
+export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?: string; extraFds?: number[] } = {}): Result {
   const bin = inject('tsrunBin');
   const [file, argv]: [string, string[]] = as === 'root' ? [bin, args] : ['setpriv', [...asUser(), bin, ...args]];
   // Output goes to files, not pipes: a detached container inherits them, and a pipe would stay
@@ -41,7 +41,11 @@ export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?
   const out = openSync(join(dir, 'stdout'), 'w+');
   const err = openSync(join(dir, 'stderr'), 'w+');
   try {
-    const r = spawnSync(file, argv, { cwd: opts.cwd ?? inject('workDir'), input: opts.input, stdio: ['pipe', out, err] });
+    const r = spawnSync(file, argv, {
+      cwd: opts.cwd ?? inject('workDir'),
+      input: opts.input,
+      stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
+    });
     if (r.error) throw r.error;
     return { code: r.status, stdout: readFileSync(join(dir, 'stdout'), 'utf8'), stderr: readFileSync(join(dir, 'stderr'), 'utf8') };
   } finally {

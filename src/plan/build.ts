@@ -295,7 +295,8 @@ export function buildPlans(input: PlanInput): Plans {
   const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
 
   const container = (hookState: (status: 'creating' | 'created') => string): PlanStep[] => {
-    const out: PlanStep[] = [];
+    // Paths are resolved in this root: the host's until the container's root filesystem is set.
+    const out: PlanStep[] = [steps.rootfs('/')];
     // Root inside a new user namespace, so what follows is done with its full rights.
     if (newNs.has('user')) out.push(steps.setIds(0, 0, undefined));
     if (proc.oomScoreAdj !== undefined) {
@@ -333,6 +334,10 @@ export function buildPlans(input: PlanInput): Plans {
         ),
       );
       out.push(steps.openFifo(input.execFifo));
+      // Sysctls go through the container's /proc before its read-only and masked paths close it.
+      for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
+        out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
+      }
       for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
       for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
       if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
@@ -346,9 +351,6 @@ export function buildPlans(input: PlanInput): Plans {
             `make / ${propagation}`,
           ),
         );
-      }
-      for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
-        out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
       }
       if (config.root?.readonly) {
         out.push(

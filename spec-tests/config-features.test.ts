@@ -1,0 +1,188 @@
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { Config } from '../src/spec/config.js';
+import { makeBundle, mounts, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { identities } from './support/tsrun.js';
+
+const withArgs = (args: string[]) => (c: Config) => {
+  c.process = { ...c.process, cwd: '/', args };
+};
+
+describe.each(identities)('config features as %s', (as) => {
+  it('hooks: all six kinds run in order, with the state on stdin, in the right namespaces', () => {
+    const log = join(makeBundle(as).dir, 'hooks.log');
+    writeFileSync(log, '');
+    chmodSync(log, 0o666);
+    // Host hooks append "<kind> <hostname> <state JSON>"; the hostname tells which uts namespace ran them.
+    const hostHook = (kind: string) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `printf '%s %s %s\\n' ${kind} "$(cat /proc/sys/kernel/hostname)" "$(cat)" >> ${log}`],
+    });
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'cat', '/dev/shm/started'] };
+      c.hooks = {
+        prestart: [hostHook('prestart')],
+        createRuntime: [hostHook('createRuntime')],
+        createContainer: [hostHook('createContainer')],
+        // startContainer runs in the container: its path resolves there.
+        startContainer: [{ path: '/probe', args: ['probe', 'write', '/dev/shm/started', 'startContainer ran'] }],
+        poststart: [hostHook('poststart')],
+        poststop: [hostHook('poststop')],
+      };
+    });
+    const id = uniqueId();
+    const r = runBundle(b, id);
+    expect(r.stdout).toBe('startContainer ran');
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop']);
+    const host = readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+    const fields = (l: string) => ({ host: l.split(' ')[1], state: JSON.parse(l.split(' ').slice(2).join(' ')) });
+    expect(fields(lines[0] ?? '').host).toBe(host); // runtime namespace
+    expect(fields(lines[2] ?? '').host).toBe('tsrun-test'); // container namespace
+    const states = lines.map((l) => fields(l).state);
+    expect(states.map((s) => s.status)).toEqual(['creating', 'creating', 'creating', 'running', 'stopped']);
+    for (const s of states) expect(s).toMatchObject({ ociVersion: '1.3.0', id, bundle: b.dir });
+    expect(states[0].pid).toBeGreaterThan(0);
+  });
+
+  it('a failing createRuntime hook stops the create and leaves nothing; a failing poststart hook only warns', () => {
+    const failing = makeBundle(as, (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    });
+    const id = uniqueId();
+    const r = tsrunIn(failing, ['create', '--bundle', failing.dir, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('tsrun: create: createRuntime hook /bin/false exited with status 1');
+    expect(tsrunIn(failing, ['state', id]).stderr).toContain('does not exist');
+
+    const slow = makeBundle(as, (c) => {
+      c.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '5'], timeout: 1 }] };
+    });
+    const t = tsrunIn(slow, ['run', '--bundle', slow.dir, uniqueId()]);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain('prestart hook /bin/sleep timed out after 1s');
+
+    const warn = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'exit', '0'] };
+      c.hooks = { poststart: [{ path: '/bin/false' }] };
+    });
+    const w = tsrunIn(warn, ['run', '--bundle', warn.dir, uniqueId()]);
+    expect(w.code).toBe(0);
+    expect(w.stderr).toContain('tsrun: warning: run: poststart hook /bin/false exited with status 1');
+  });
+
+  it("joins a namespace given by path: a second container shares the first one's network and ipc", () => {
+    const first = makeBundle(as, withArgs(['/probe', 'sleep', '30']));
+    const id = uniqueId();
+    const created = tsrunIn(first, ['run', '-d', '--bundle', first.dir, id]);
+    expect(created.code, created.stderr).toBe(0);
+    const pid = JSON.parse(tsrunIn(first, ['state', id]).stdout).pid;
+    const ns = (t: string) => require('node:fs').readlinkSync(`/proc/${pid}/ns/${t}`) as string;
+    const second = makeBundle(as, (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [
+          ...(c.linux?.namespaces ?? []).filter((n) => n.type !== 'ipc' && n.type !== 'network'),
+          { type: 'ipc', path: `/proc/${pid}/ns/ipc` },
+          ...(as === 'root' ? [{ type: 'network' as const, path: `/proc/${pid}/ns/net` }] : []),
+        ],
+      };
+      if (as === 'rootless') {
+        // Joining namespaces owned by another user namespace needs that user namespace too.
+        c.linux.namespaces = [
+          ...(c.linux.namespaces ?? []).filter((n) => n.type !== 'user'),
+          { type: 'user', path: `/proc/${pid}/ns/user` },
+        ];
+        c.linux.uidMappings = undefined;
+        c.linux.gidMappings = undefined;
+      }
+    });
+    const report = JSON.parse(runBundle(second).stdout) as ProbeReport;
+    expect(report.ns.ipc).toBe(ns('ipc'));
+    if (as === 'root') expect(report.ns.net).toBe(ns('net'));
+    else expect(report.ns.user).toBe(ns('user'));
+    expect(tsrunIn(first, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('refuses a namespace path that is not a namespace file', () => {
+    const b = makeBundle(as, (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []).filter((n) => n.type !== 'ipc'), { type: 'ipc', path: '/etc/hostname' }],
+      };
+    });
+    const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/linux\.namespaces\[\d+\]\.path: \/etc\/hostname is not a namespace file$/);
+  });
+
+  it("sysctl in the container's own network namespace", () => {
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe', 'cat', '/proc/sys/net/ipv4/ip_forward'])(c);
+      if (as === 'rootless') c.linux = { ...c.linux, namespaces: [...(c.linux?.namespaces ?? []), { type: 'network' }] };
+      c.linux = { ...c.linux, sysctl: { 'net.ipv4.ip_forward': '1' } };
+    });
+    expect(runBundle(b).stdout.trim()).toBe('1');
+  });
+
+  it('linux.devices: created (root) or bound from the host (rootless), with the default devices', () => {
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe', 'stat', '/dev/null', '/dev/zero', '/dev/tty', '/dev/fuse', '/dev/fd', '/dev/ptmx'])(c);
+      c.linux = { ...c.linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }] };
+    });
+    const st = JSON.parse(runBundle(b).stdout);
+    expect(st['/dev/null']).toMatchObject({ type: 'char', major: 1, minor: 3 });
+    expect(st['/dev/zero']).toMatchObject({ type: 'char', major: 1, minor: 5 });
+    expect(st['/dev/tty']).toMatchObject({ type: 'char', major: 5, minor: 0 });
+    expect(st['/dev/fuse']).toMatchObject({ type: 'char', major: 10, minor: 229 });
+    if (as === 'root') expect(st['/dev/fuse'].mode).toBe(0o600);
+    expect(st['/dev/fd'].type).toBe('link');
+    expect(st['/dev/ptmx'].type).toBe('link');
+  });
+
+  it('masked paths, read-only paths, a read-only root, and tmpfs/bind mounts with their options', () => {
+    const b = makeBundle(as);
+    const shared = join(b.dir, 'shared');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'f'), 'from the host');
+    if (as === 'rootless') require('node:fs').chownSync(shared, inject('rootlessUser').uid, inject('rootlessUser').gid);
+    const edit = (args: string[]) => (c: Config) => {
+      withArgs(args)(c);
+      c.mounts = [
+        ...(c.mounts ?? []),
+        { destination: '/data', type: 'bind', source: shared, options: ['rbind', 'ro', 'nosuid'] },
+        { destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=700', 'noexec'] },
+      ];
+    };
+    const write = (path: string) => runBundle(makeBundleLike(b, edit(['/probe', 'write', path, 'x'])), uniqueId(), 1).stdout.trim();
+    expect(write('/newfile')).toBe('EROFS');
+    expect(write('/proc/sys/kernel/hostname')).toBe('EROFS');
+    expect(write('/data/f')).toBe('EROFS');
+    expect(runBundle(makeBundleLike(b, edit(['/probe', 'write', '/scratch/ok', 'x']))).code).toBe(0);
+    expect(runBundle(makeBundleLike(b, edit(['/probe', 'cat', '/data/f']))).stdout).toBe('from the host');
+    const masked = runBundle(makeBundleLike(b, edit(['/probe', 'cat', '/proc/keys']))).stdout;
+    expect(masked).toBe('');
+    const m = mounts((JSON.parse(runBundle(makeBundleLike(b, edit(['/probe']))).stdout) as ProbeReport).mountinfo);
+    expect(m.get('/data')?.options).toEqual(expect.arrayContaining(['ro', 'nosuid']));
+    expect(m.get('/scratch')?.options).toEqual(expect.arrayContaining(['noexec', 'size=1024k', 'mode=700']));
+  });
+
+  it('--preserve-fds passes extra descriptors, and no other descriptor of tsrun leaks in', () => {
+    const b = makeBundle(as);
+    const extra = openSync(join(b.dir, 'config.json'), 'r');
+    try {
+      const leak = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()], [extra, extra]);
+      expect((JSON.parse(leak.stdout) as ProbeReport).fds).toEqual([0, 1, 2]);
+      const kept = tsrunIn(b, ['run', '--preserve-fds', '2', '--bundle', b.dir, uniqueId()], [extra, extra]);
+      expect((JSON.parse(kept.stdout) as ProbeReport).fds).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      closeSync(extra);
+    }
+  });
+});
+
+/** Another bundle over the same rootfs directory layout, for one more run with a different config. */
+function makeBundleLike(b: { as: (typeof identities)[number] }, edit: (c: Config) => void) {
+  return makeBundle(b.as, edit);
+}
