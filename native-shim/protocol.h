@@ -36,7 +36,7 @@ enum shim_op {
 	OP_MOUNT = 9,          /* str source, str target, str fstype, u64 flags, str data, u32 create */
 	OP_MKNOD = 10,         /* str path, u32 mode, u64 dev, u32 uid, u32 gid */
 	OP_SYMLINK = 11,       /* str target, str linkpath */
-	OP_PIVOT = 12,         /* u32 no_pivot */
+	OP_PIVOT = 12,         /* u32 enum pivot_mode */
 	OP_SETHOSTNAME = 13,   /* str name */
 	OP_SETDOMAINNAME = 14, /* str name */
 	OP_WRITE_FILE = 15,    /* str path (in the root), str content, u64 required statfs magic (0: any) */
@@ -63,6 +63,12 @@ enum shim_op {
 enum parent_mode {
 	PARENT_EXIT = 0,  /* report the child's pid and exit */
 	PARENT_RELAY = 1, /* report, then forward signals to the child and exit with its status */
+};
+
+enum pivot_mode {
+	PIVOT_ROOT = 0,   /* pivot_root(2) and detach the old root */
+	PIVOT_MOVE = 1,   /* move the root onto / and chroot (for a root on ramfs) */
+	PIVOT_CHROOT = 2, /* chroot only (no mount namespace of its own) */
 };
 
 enum create_mode {

@@ -266,6 +266,8 @@ static int do_mknod(struct cursor *c, struct failure *f)
 	if (parent < 0)
 		return -1;
 	int rc = mknodat(parent, name, mode, (dev_t)dev);
+	if (rc == 0) /* the mode exactly as given, whatever the umask */
+		rc = fchmodat(parent, name, mode & 07777, 0);
 	if (rc == 0)
 		rc = fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 	int err = errno;
@@ -411,11 +413,14 @@ static int do_set_ids(struct cursor *c, struct failure *f)
 	return 0;
 }
 
-static int do_pivot(uint32_t no_pivot, struct failure *f)
+static int do_pivot(uint32_t mode, struct failure *f)
 {
 	if (fchdir(root_fd) < 0)
 		return fail(f, errno, "chdir to the root%s", "");
-	if (no_pivot) {
+	if (mode == PIVOT_CHROOT) {
+		if (chroot(".") < 0)
+			return fail(f, errno, "chroot%s", "");
+	} else if (mode == PIVOT_MOVE) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return fail(f, errno, "move the root onto /%s", "");
 		if (chroot(".") < 0)

@@ -91,6 +91,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         pidStartTime: startTime,
         created: new Date().toISOString(),
         owner: userInfo().username,
+        hostMounts: !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount'),
         poststart: config.hooks?.poststart,
         poststop: config.hooks?.poststop,
       });
@@ -249,6 +250,22 @@ async function waitStopped(record: ContainerRecord, timeoutMs: number): Promise<
   return false;
 }
 
+/** Takes down the mounts a container without its own mount namespace left under its rootfs, deepest first. */
+function unmountUnder(rootfs: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(`${rootfs}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) {
+    try {
+      libc.umount2(point, libc.MNT_DETACH);
+    } catch (err) {
+      if (!(err instanceof SyscallError && err.code === 'EINVAL')) throw err;
+    }
+  }
+}
+
 export async function deleteContainer(store: ContainerStore, id: string, force: boolean, warn: (msg: string) => void): Promise<void> {
   const record = await store.locked(id, async () => {
     const record = await store.load(id);
@@ -258,6 +275,7 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
       signalContainer(record, osConstants.signals.SIGKILL, true);
       if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
+    if (record.hostMounts) unmountUnder(record.rootfs);
     store.remove(id);
     return record;
   });

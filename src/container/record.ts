@@ -18,6 +18,8 @@ export const recordSchema = z.object({
   created: z.string(),
   owner: z.string(),
   annotations: z.optional(z.record(z.string(), z.string())),
+  /** The container had no mount namespace of its own: its mounts live in the host's, under rootfs, until delete. */
+  hostMounts: z.optional(z.boolean()),
   /** The hooks that run after create returns: poststart (by start) and poststop (by delete). */
   poststart: z.optional(z.array(hookSchema)),
   poststop: z.optional(z.array(hookSchema)),

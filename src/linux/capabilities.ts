@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UserError } from '../cli/errors.js';
 
 /** Capability numbers of linux/capability.h, by the names config.json uses. */
 export const CAPABILITIES: Readonly<Record<string, number>> = {
@@ -51,19 +52,16 @@ export function lastCap(): number {
 }
 
 /**
- * A capability set as a bitmask. Names this kernel does not have are left out and returned in
- * `unknown` (engines pass newer lists than old kernels know); a name that is no capability at all
- * is an error.
+ * A capability set as a bitmask. Capabilities newer than this kernel are left out and returned in
+ * `unknown` (engines pass lists for newer kernels); a name that is no capability at all is an error.
  */
 export function capabilityMask(names: readonly string[] | undefined, last: number, where: string): { mask: bigint; unknown: string[] } {
   let mask = 0n;
   const unknown: string[] = [];
   for (const name of names ?? []) {
     const n = CAPABILITIES[name];
-    if (n === undefined) {
-      if (!/^CAP_[A-Z_]+$/.test(name)) throw new Error(`${where}: "${name}" is not a capability name`);
-      unknown.push(name);
-    } else if (n > last) unknown.push(name);
+    if (n === undefined) throw new UserError(`config.json: ${where}: "${name}" is not a capability`);
+    if (n > last) unknown.push(name);
     else mask |= 1n << BigInt(n);
   }
   return { mask, unknown };

@@ -95,6 +95,13 @@ export function close(fd: number): void {
   callInt('close', [DataType.I32], [fd]);
 }
 
+export const MNT_DETACH = 2;
+
+export function umount2(path: string, flags: number): void {
+  const { DataType } = lib();
+  callInt('umount2', [DataType.String, DataType.I32], [path, flags], `"${path}"`);
+}
+
 export function mkfifo(path: string, mode: number): void {
   const { DataType } = lib();
   callInt('mkfifo', [DataType.String, DataType.U32], [path, mode], `"${path}"`);

@@ -11,7 +11,7 @@ import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
 import type { Config, Hook, Mount, NamespaceType } from '../spec/config.js';
-import { CreateMode, ParentMode, type PlanStep, steps } from './encode.js';
+import { CreateMode, ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
 const NSFS_MAGIC = 0x6e736673;
@@ -97,30 +97,53 @@ function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, 
   if (rootless && !has('user')) {
     throw new UserError('rootless: the config needs a user namespace with the caller mapped (tsrun spec --rootless writes one)');
   }
-  if (config.linux?.sysctl && Object.keys(config.linux.sysctl).length > 0 && !has('mount')) {
-    throw new UserError('config.json: linux.sysctl needs a mount namespace');
+  if (!has('mount')) {
+    // Without its own mount namespace these would change the host itself.
+    const hostWide: [string, boolean][] = [
+      ['linux.sysctl', Object.keys(config.linux?.sysctl ?? {}).length > 0],
+      ['linux.maskedPaths', (config.linux?.maskedPaths?.length ?? 0) > 0],
+      ['linux.readonlyPaths', (config.linux?.readonlyPaths?.length ?? 0) > 0],
+      ['root.readonly', config.root?.readonly === true],
+    ];
+    for (const [field, set] of hostWide) {
+      if (set) throw new UserError(`config.json: ${field} needs a mount namespace of the container's own (add {"type": "mount"})`);
+    }
   }
-  if (!has('mount') && (config.mounts?.length ?? 0) > 0) {
-    throw new UserError('config.json: mounts need a mount namespace (add {"type": "mount"})');
+  if (config.process?.apparmorProfile && readFirstLine('/sys/module/apparmor/parameters/enabled') !== 'Y') {
+    throw new UserError('config.json: process.apparmorProfile is set, and AppArmor is not enabled on this host');
+  }
+  if ((config.process?.selinuxLabel || config.linux?.mountLabel) && !existsSync('/sys/fs/selinux/enforce')) {
+    throw new UserError(
+      'config.json: an SELinux label is set (process.selinuxLabel or linux.mountLabel), and SELinux is not enabled on this host',
+    );
   }
   return namespaces;
 }
 
-/** The mount flags of the host mount that holds path (from /proc/self/mountinfo). */
-function hostMountFlags(path: string): bigint {
-  let best = '';
-  let flags = 0n;
+function readFirstLine(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host mount that holds path (from /proc/self/mountinfo): its mount point and flags. */
+function hostMountOf(path: string): { point: string; flags: bigint } {
+  let best = { point: '/', flags: 0n };
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ');
     const point = fields[4];
     if (point === undefined) continue;
-    if ((path === point || path.startsWith(point === '/' ? '/' : `${point}/`)) && point.length >= best.length) {
-      best = point;
-      flags = parseMountOptions((fields[5] ?? '').split(',')).flags;
+    if ((path === point || path.startsWith(point === '/' ? '/' : `${point}/`)) && point.length >= best.point.length) {
+      best = { point, flags: parseMountOptions((fields[5] ?? '').split(',')).flags };
     }
   }
-  return flags;
+  return best;
 }
+
+const hostMountFlags = (path: string) => hostMountOf(path).flags;
+const hostMountPoint = (path: string) => hostMountOf(path).point;
 
 function containerPath(dest: string, where: string): string {
   if (!dest.startsWith('/')) throw new UserError(`config.json: ${where}: "${dest}" is not an absolute path in the container`);
@@ -186,10 +209,10 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
   return out;
 }
 
-function deviceSteps(input: PlanInput, devMounted: boolean): PlanStep[] {
+function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): PlanStep[] {
   const out: PlanStep[] = [];
   const node = (path: string, mode: number, major: number, minor: number, uid: number, gid: number) => {
-    if (input.rootless) {
+    if (inUserNs) {
       // No mknod in a user namespace: bind the host's node of the same path.
       if (!existsSync(path))
         throw new UserError(`rootless: device ${path} must be bind-mounted from the host, and the host has no ${path}`);
@@ -289,6 +312,8 @@ export function buildPlans(input: PlanInput): Plans {
   let cloneFlags = 0n;
   for (const t of newNs) if (t !== 'time') cloneFlags |= NAMESPACES[t].flag;
   if (newNs.has('time')) host.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
+  // Opened on the host side: the container process inherits the fd, whatever user it maps to.
+  host.push(steps.openFifo(input.execFifo));
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit), steps.nextPlan());
 
   const hooks = config.hooks ?? {};
@@ -306,16 +331,25 @@ export function buildPlans(input: PlanInput): Plans {
     if (config.domainname) out.push(steps.setdomainname(config.domainname));
 
     const hasMountNs = namespaces.has('mount');
+    const propagation = config.linux?.rootfsPropagation;
     if (hasMountNs) {
-      const propagation = config.linux?.rootfsPropagation;
       const hostProp = propagation === 'shared' ? MS.SHARED : propagation === 'private' ? MS.PRIVATE : MS.SLAVE;
-      out.push(steps.rootfs('/'));
       out.push(
         steps.mount(
           { source: '', target: '/', fstype: '', flags: hostProp | MS.REC, data: '', create: CreateMode.None },
           'set the propagation of /',
         ),
       );
+      if (propagation === 'shared') {
+        // pivot_root refuses a shared new root or parent: make both private; / becomes shared again after.
+        const parent = hostMountPoint(input.rootfs);
+        out.push(
+          steps.mount(
+            { source: '', target: parent, fstype: '', flags: MS.PRIVATE, data: '', create: CreateMode.None },
+            `make "${parent}" private`,
+          ),
+        );
+      }
       out.push(steps.rootfs(input.rootfs));
       out.push(
         steps.mount(
@@ -325,45 +359,57 @@ export function buildPlans(input: PlanInput): Plans {
       );
       // Reopen: the root is now the bind mount, which pivot_root needs.
       out.push(steps.rootfs(input.rootfs));
-      const mounts = config.mounts ?? [];
-      for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs));
-      out.push(
-        ...deviceSteps(
-          input,
-          mounts.some((m) => m.destination === '/dev'),
-        ),
-      );
-      out.push(steps.openFifo(input.execFifo));
-      // Sysctls go through the container's /proc before its read-only and masked paths close it.
-      for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
-        out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
-      }
-      for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
-      for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
-      if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
-      for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
-      out.push(steps.pivot(input.noPivot));
-      if (propagation !== undefined) {
-        const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE, unbindable: MS.UNBINDABLE }[propagation];
+      if (propagation === 'shared') {
         out.push(
           steps.mount(
-            { source: '', target: '/', fstype: '', flags: flag | MS.REC, data: '', create: CreateMode.None },
-            `make / ${propagation}`,
-          ),
-        );
-      }
-      if (config.root?.readonly) {
-        out.push(
-          steps.mount(
-            { source: '', target: '/', fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, data: '', create: CreateMode.KeepLockedFlags },
-            'make the root filesystem read-only',
+            { source: '', target: '/', fstype: '', flags: MS.PRIVATE, data: '', create: CreateMode.None },
+            'make the new root private',
           ),
         );
       }
     } else {
-      out.push(steps.openFifo(input.execFifo));
-      if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
-      for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+      // No mount namespace of its own: mounts land in the runtime's (delete takes them down), then chroot.
+      out.push(steps.rootfs(input.rootfs));
+    }
+    const mounts = config.mounts ?? [];
+    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs));
+    out.push(
+      ...deviceSteps(
+        input,
+        mounts.some((m) => m.destination === '/dev'),
+        namespaces.has('user'),
+      ),
+    );
+    // Sysctls go through the container's /proc before its read-only and masked paths close it.
+    for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
+      out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
+    }
+    for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
+    for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
+    if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
+    for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+    out.push(steps.pivot(input.noPivot ? PivotMode.Move : hasMountNs ? PivotMode.PivotRoot : PivotMode.Chroot));
+    if (hasMountNs && propagation !== undefined) {
+      const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE, unbindable: MS.UNBINDABLE }[propagation];
+      out.push(
+        steps.mount(
+          { source: '', target: '/', fstype: '', flags: flag | MS.REC, data: '', create: CreateMode.None },
+          `make / ${propagation}`,
+        ),
+      );
+    }
+    if (config.root?.readonly) {
+      out.push(
+        steps.mount(
+          { source: '', target: '/', fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, data: '', create: CreateMode.KeepLockedFlags },
+          'make the root filesystem read-only',
+        ),
+      );
+    }
+    if (proc.apparmorProfile) {
+      out.push(
+        steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
+      );
     }
     out.push(...processSteps(input));
     out.push(steps.closeFds(3 + input.preserveFds));

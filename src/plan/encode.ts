@@ -42,6 +42,12 @@ export enum ShimOp {
   Setattr = 33,
 }
 
+export enum PivotMode {
+  PivotRoot = 0,
+  Move = 1,
+  Chroot = 2,
+}
+
 export enum ParentMode {
   Exit = 0,
   Relay = 1,
@@ -111,7 +117,8 @@ export const steps = {
   mknod: (path: string, mode: number, dev: bigint, uid: number, gid: number) =>
     step(ShimOp.Mknod, `create device ${path}`, { str: path }, { u32: mode }, { u64: dev }, { u32: uid }, { u32: gid }),
   symlink: (target: string, path: string) => step(ShimOp.Symlink, `symlink ${path} -> ${target}`, { str: target }, { str: path }),
-  pivot: (noPivot: boolean) => step(ShimOp.Pivot, noPivot ? 'move the root (--no-pivot)' : 'pivot_root', { u32: noPivot ? 1 : 0 }),
+  pivot: (mode: PivotMode) =>
+    step(ShimOp.Pivot, ['pivot_root', 'move the root (--no-pivot)', 'chroot into the root'][mode] ?? 'pivot', { u32: mode }),
   sethostname: (name: string) => step(ShimOp.SetHostname, `set hostname "${name}"`, { str: name }),
   setdomainname: (name: string) => step(ShimOp.SetDomainname, `set domainname "${name}"`, { str: name }),
   writeFile: (path: string, content: string, fsMagic: bigint, what: string) =>
