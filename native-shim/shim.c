@@ -189,12 +189,18 @@ static int resolve_target(const char *path, uint32_t create, struct failure *f)
 			}
 			memcpy(name, path + i, end - i);
 			name[end - i] = '\0';
+			int made;
 			if (last && create == CREATE_FILE) {
-				int file = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (file >= 0)
-					close(file);
+				made = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (made >= 0)
+					close(made);
 			} else {
-				mkdirat(parent, name, 0755);
+				made = mkdirat(parent, name, 0755);
+			}
+			if (made < 0 && errno != EEXIST) {
+				int err = errno;
+				close(parent);
+				return fail(f, err, "create %s", prefix);
 			}
 			next = open_in_root(prefix, O_PATH);
 		}
@@ -575,6 +581,8 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_set_ids(c, f);
 	case OP_ROOTFS: {
 		const char *path = get_str(c);
+		if (root_fd >= 0)
+			close(root_fd);
 		root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		return root_fd < 0 ? fail(f, errno, "open root %s", path) : 0;
 	}
@@ -633,7 +641,7 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		fd_path(proc, sizeof(proc), fifo_fd);
 		int fd = open(proc, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0", 1) != 1)
-			return fail(f, errno, "open the exec FIFO%s", "");
+			return fail(f, errno, "open the exec FIFO through /proc/self/fd (is /proc mounted in the container?)%s", "");
 		close(fd);
 		close(fifo_fd);
 		return 0;

@@ -1,8 +1,8 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
-import { makeBundle, mounts, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { hostMountinfo, makeBundle, mounts, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { identities } from './support/tsrun.js';
 
 const withArgs = (args: string[]) => (c: Config) => {
@@ -186,3 +186,163 @@ describe.each(identities)('config features as %s', (as) => {
 function makeBundleLike(b: { as: (typeof identities)[number] }, edit: (c: Config) => void) {
   return makeBundle(b.as, edit);
 }
+
+describe.each(identities)('config edge cases as %s', (as) => {
+  it('without a mount namespace: chroot, mounts in the host under the rootfs, taken down by delete', () => {
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe', 'sleep', '30'])(c);
+      c.root = { path: 'rootfs' };
+      c.linux = {
+        ...c.linux,
+        namespaces: c.linux?.namespaces?.filter((n) => n.type !== 'mount'),
+        maskedPaths: undefined,
+        readonlyPaths: undefined,
+      };
+      c.mounts = [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' },
+      ];
+    });
+    const id = uniqueId();
+    const r = tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]);
+    if (as === 'rootless') {
+      // An unprivileged user cannot mount in the host's mount namespace at all.
+      expect(r.stderr.trim()).toBe(
+        'tsrun: run: config.json: mounts needs a mount namespace of the container\'s own (add {"type": "mount"})',
+      );
+      return;
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const rootfs = join(b.dir, 'rootfs');
+    const under = () =>
+      hostMountinfo()
+        .split('\n')
+        .filter((l) => l.split(' ')[4]?.startsWith(`${rootfs}/`));
+    expect(under().length).toBe(2);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    expect(under()).toEqual([]);
+  });
+
+  it('rootfsPropagation shared: the new root is a shared mount', () => {
+    const r = JSON.parse(
+      runBundle(
+        makeBundle(as, (c) => {
+          c.linux = { ...c.linux, rootfsPropagation: 'shared' };
+        }),
+      ).stdout,
+    ) as ProbeReport;
+    const root = r.mountinfo.split('\n').find((l) => l.split(' ')[4] === '/');
+    expect(root).toMatch(/ shared:\d+ /);
+  });
+
+  it('--no-pivot moves the root instead of pivot_root', () => {
+    const b = makeBundle(as);
+    const r = tsrunIn(b, ['run', '--no-pivot', '--bundle', b.dir, uniqueId()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as ProbeReport).pid).toBe(1);
+  });
+
+  it.each([
+    [
+      'an unknown capability',
+      (c: Config) => (c.process = { ...c.process, cwd: '/', capabilities: { bounding: ['CAP_BOGUS'] } }),
+      'process.capabilities.bounding: "CAP_BOGUS" is not a capability',
+    ],
+    [
+      'a scheduler (not supported yet)',
+      (c: Config) => (c.process = { ...c.process, cwd: '/', scheduler: { policy: 'SCHED_BATCH' } }),
+      'process.scheduler is not supported',
+    ],
+    ['a missing root', (c: Config) => (c.root = { path: 'nonexistent' }), 'root.path: '],
+    [
+      'an unknown namespace',
+      (c: Config) => (c.linux = { ...c.linux, namespaces: [{ type: 'bogus' as 'pid' }] }),
+      'linux.namespaces[0].type',
+    ],
+    [
+      'a relative mount destination',
+      (c: Config) => (c.mounts = [{ destination: 'tmp', type: 'tmpfs', source: 'tmpfs' }]),
+      'mounts[0].destination: "tmp" is not an absolute path',
+    ],
+    [
+      'a uid mapping with no user namespace',
+      (c: Config) => {
+        c.hostname = undefined;
+        c.linux = { ...c.linux, namespaces: [{ type: 'mount' }], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] };
+      },
+      'need a user namespace',
+    ],
+    [
+      'an AppArmor profile on a host without AppArmor',
+      (c: Config) => (c.process = { ...c.process, cwd: '/', apparmorProfile: 'docker-default' }),
+      'AppArmor is not enabled',
+    ],
+  ])('refuses %s with one clear line, leaving nothing', (_what, edit, message) => {
+    const b = makeBundle(as, edit);
+    const id = uniqueId();
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
+  it('refuses a bad id map, leaving nothing', () => {
+    const b = makeBundle(as, (c) => {
+      c.hostname = undefined;
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []).filter((n) => n.type !== 'user'), { type: 'user' }],
+        // Overlapping container ranges: no kernel accepts them.
+        uidMappings: [
+          { containerID: 0, hostID: 100000, size: 10 },
+          { containerID: 5, hostID: 200000, size: 10 },
+        ],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 10 }],
+      };
+    });
+    const id = uniqueId();
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(as === 'root' ? /writing \/proc\/\d+\/uid_map: EINVAL/ : /newuidmap .* failed/);
+    expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
+  it('refuses an unreadable bundle, leaving nothing', () => {
+    const b = makeBundle(as);
+    chmodSync(b.dir, 0o000);
+    try {
+      const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+      if (as === 'rootless') {
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim()).toMatch(/config\.json: EACCES$/);
+      } else {
+        // Root reads through mode 000 (CAP_DAC_OVERRIDE): that is a valid bundle for root.
+        expect(r.code, r.stderr).toBe(0);
+      }
+    } finally {
+      chmodSync(b.dir, 0o700);
+    }
+  });
+});
+
+describe('a rootful container in a user namespace', () => {
+  it('maps many ids, binds devices from the host instead of mknod', () => {
+    // The container's root (host uid 300000) must be able to reach its root filesystem.
+    const b = makeBundle('root', (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
+        uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+      };
+    });
+    chmodSync(b.dir, 0o755);
+    // A user-namespaced image belongs to the ids it maps to: its root creates its own mount points.
+    chownSync(join(b.dir, 'rootfs'), 300000, 300000);
+    const r = JSON.parse(runBundle(b).stdout) as ProbeReport;
+    expect(r.uid_map.trim().split(/\s+/)).toEqual(['0', '300000', '65536']);
+    expect(r.uid).toBe(0);
+    expect(mounts(r.mountinfo).get('/dev/null')?.fstype).toBe('devtmpfs');
+  });
+});

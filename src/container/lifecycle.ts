@@ -100,6 +100,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     });
   } catch (err) {
     if (pid !== undefined) killQuietly(pid);
+    if (!(config.linux?.namespaces ?? []).some((n) => n.type === 'mount')) unmountUnder(rootfs);
     rmSync(dir, { recursive: true, force: true });
     if (err instanceof ShimStepError) throw new UserError(err.message);
     throw err;

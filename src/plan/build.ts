@@ -105,6 +105,8 @@ function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, 
       ['linux.readonlyPaths', (config.linux?.readonlyPaths?.length ?? 0) > 0],
       ['root.readonly', config.root?.readonly === true],
     ];
+    // An unprivileged user cannot mount in the host's mount namespace at all.
+    if (rootless) hostWide.push(['mounts', (config.mounts?.length ?? 0) > 0]);
     for (const [field, set] of hostWide) {
       if (set) throw new UserError(`config.json: ${field} needs a mount namespace of the container's own (add {"type": "mount"})`);
     }
@@ -293,8 +295,34 @@ function processSteps(input: PlanInput): PlanStep[] {
   return out;
 }
 
+/** Fields this build cannot apply: asking for them is an error, never silently nothing. */
+function checkSupported(config: Config, warn: (msg: string) => void): void {
+  const unsupported: [string, unknown][] = [
+    ['process.scheduler', config.process?.scheduler],
+    ['process.execCPUAffinity', config.process?.execCPUAffinity],
+    ['linux.memoryPolicy', config.linux?.memoryPolicy],
+    ['linux.intelRdt', config.linux?.intelRdt],
+    ['linux.netDevices', config.linux?.netDevices],
+    ['linux.timeOffsets', config.linux?.timeOffsets],
+    ['linux.seccomp', config.linux?.seccomp],
+  ];
+  for (const [i, m] of (config.mounts ?? []).entries()) {
+    unsupported.push([`mounts[${i}].uidMappings`, m.uidMappings], [`mounts[${i}].gidMappings`, m.gidMappings]);
+  }
+  for (const [field, value] of unsupported) {
+    if (value !== undefined) throw new UserError(`config.json: ${field} is not supported by this build of tsrun`);
+  }
+  // Cgroup limits land with the cgroup milestone; say so rather than pretend they hold.
+  const { devices, ...limits } = config.linux?.resources ?? {};
+  const asked = Object.entries(limits)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  if (asked.length > 0) warn(`linux.resources not applied (no cgroup support in this build): ${asked.join(', ')}`);
+}
+
 export function buildPlans(input: PlanInput): Plans {
   const { config } = input;
+  checkSupported(config, input.warn);
   const namespaces = checkNamespaces(config, input.rootless);
   const newNs = new Set([...namespaces].filter(([, path]) => path === undefined).map(([t]) => t));
   const proc = config.process;
