@@ -57,6 +57,7 @@ enum shim_op {
 	OP_IOPRIO = 30,        /* u32 ioprio value */
 	OP_READONLY = 31,      /* str path: bind it onto itself read-only (absent: nothing to do) */
 	OP_SETATTR = 33,       /* str path, u64 attr_set, u64 attr_clr, u32 recursive: mount_setattr on the mount at path */
+	OP_SCHED = 36,         /* u32 policy, u32 nice (signed), u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 };
 

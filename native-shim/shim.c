@@ -313,6 +313,28 @@ static int do_mask(struct cursor *c, struct failure *f)
 	return rc < 0 ? fail(f, err, "mask %s", path) : 0;
 }
 
+/* struct sched_attr of sched_setattr(2), which libc does not declare. */
+struct sched_attr_v1 {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+static int do_sched(struct cursor *c, struct failure *f)
+{
+	struct sched_attr_v1 a = { .size = sizeof(a) };
+	a.policy = get_u32(c);
+	a.nice = (int32_t)get_u32(c);
+	a.priority = get_u32(c);
+	a.flags = get_u64(c);
+	a.runtime = get_u64(c);
+	a.deadline = get_u64(c);
+	a.period = get_u64(c);
+	return syscall(SYS_sched_setattr, 0, &a, 0) < 0 ? fail(f, errno, "sched_setattr%s", "") : 0;
+}
+
 static int do_setattr(struct cursor *c, struct failure *f)
 {
 	const char *path = get_str(c);
@@ -613,6 +635,8 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_caps(c, f);
 	case OP_BOUNDING:
 		return do_bounding(c, f);
+	case OP_SCHED:
+		return do_sched(c, f);
 	case OP_SETATTR:
 		return do_setattr(c, f);
 	case OP_NO_NEW_PRIVS:

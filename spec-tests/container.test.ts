@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
 import { CAPABILITIES } from '../src/linux/capabilities.js';
-import { mounts, probe } from './support/containers.js';
+import { makeBundle, mounts, probe, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { identities } from './support/tsrun.js';
 
 const capHex = (names: string[]) =>
@@ -111,6 +111,41 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
     expect(r.rlimits['4']).toEqual([0, 0]);
     expect(r.oom_score_adj).toBe('500');
     expect(r.no_new_privs).toBe(0);
+  });
+
+  it('scheduler, I/O priority, personality', () => {
+    const r = probe(as, (c) => {
+      c.process = {
+        ...c.process,
+        cwd: '/',
+        scheduler: { policy: 'SCHED_BATCH', nice: 5 },
+        ioPriority: { class: 'IOPRIO_CLASS_BE', priority: 6 },
+      };
+      c.linux = { ...c.linux, personality: { domain: 'LINUX32' } };
+    });
+    expect(r.sched_policy).toBe(3); // SCHED_BATCH
+    expect(r.nice).toBe(5);
+    expect(r.ioprio).toBe((2 << 13) | 6);
+    expect(r.personality & 0xff).toBe(0x08); // PER_LINUX32
+  });
+
+  it('a time namespace with offsets', () => {
+    const year = 365 * 24 * 3600;
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'cat', '/proc/uptime'] };
+      c.linux = { ...c.linux, namespaces: [...(c.linux?.namespaces ?? []), { type: 'time' }], timeOffsets: { boottime: { secs: year } } };
+    });
+    if (as === 'rootless') {
+      const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+      expect(r.stderr.trim()).toBe(
+        'tsrun: run: rootless: a new time namespace needs host privileges in this build (tsrun creates it before the user namespace)',
+      );
+      return;
+    }
+    const uptime = Number(runBundle(b).stdout.split(' ')[0]);
+    const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    expect(uptime - hostUptime).toBeGreaterThan(year - 60);
+    expect(uptime - hostUptime).toBeLessThan(year + 60);
   });
 
   it('hostname, domainname, and no uts namespace leaves the host hostname', () => {

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -130,6 +132,14 @@ static void report(void)
 		key(fields[i], 0);
 		jstr(buf);
 	}
+	key("sched_policy", 0);
+	printf("%ld", syscall(SYS_sched_getscheduler, 0)); /* musl's wrapper is a stub */
+	key("nice", 0);
+	printf("%d", getpriority(PRIO_PROCESS, 0));
+	key("personality", 0);
+	printf("%d", personality(0xffffffff));
+	key("ioprio", 0);
+	printf("%ld", syscall(SYS_ioprio_get, 1, 0));
 	key("oom_score_adj", 0);
 	char *oom = slurp("/proc/self/oom_score_adj");
 	jstr(oom ? strtok(oom, "\n") : "");

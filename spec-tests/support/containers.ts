@@ -25,6 +25,10 @@ export interface ProbeReport {
   CapBnd: string;
   CapAmb: string;
   oom_score_adj: string;
+  sched_policy: number;
+  nice: number;
+  personality: number;
+  ioprio: number;
   rlimits: Record<string, [number, number]>;
   ns: Record<string, string>;
   uid_map: string;

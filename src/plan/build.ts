@@ -261,6 +261,38 @@ function processSteps(input: PlanInput): PlanStep[] {
     const classes = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
     out.push(steps.ioprio((classes[proc.ioPriority.class] << 13) | (proc.ioPriority.priority ?? 0)));
   }
+  if (proc.scheduler) {
+    const sched = proc.scheduler;
+    const policies = {
+      SCHED_OTHER: 0,
+      SCHED_FIFO: 1,
+      SCHED_RR: 2,
+      SCHED_BATCH: 3,
+      SCHED_ISO: 4,
+      SCHED_IDLE: 5,
+      SCHED_DEADLINE: 6,
+    } as const;
+    const flagBits = {
+      SCHED_FLAG_RESET_ON_FORK: 0x1n,
+      SCHED_FLAG_RECLAIM: 0x2n,
+      SCHED_FLAG_DL_OVERRUN: 0x4n,
+      SCHED_FLAG_KEEP_POLICY: 0x8n,
+      SCHED_FLAG_KEEP_PARAMS: 0x10n,
+      SCHED_FLAG_UTIL_CLAMP_MIN: 0x20n,
+      SCHED_FLAG_UTIL_CLAMP_MAX: 0x40n,
+    } as const;
+    out.push(
+      steps.sched({
+        policy: policies[sched.policy],
+        nice: sched.nice ?? 0,
+        priority: sched.priority ?? 0,
+        flags: (sched.flags ?? []).reduce((m, f) => m | flagBits[f], 0n),
+        runtime: BigInt(sched.runtime ?? 0),
+        deadline: BigInt(sched.deadline ?? 0),
+        period: BigInt(sched.period ?? 0),
+      }),
+    );
+  }
   if (input.config.linux?.personality) {
     const p = input.config.linux.personality;
     out.push(steps.personality(p.domain === 'LINUX32' ? 0x0008 : 0x0000));
@@ -298,12 +330,9 @@ function processSteps(input: PlanInput): PlanStep[] {
 /** Fields this build cannot apply: asking for them is an error, never silently nothing. */
 function checkSupported(config: Config, warn: (msg: string) => void): void {
   const unsupported: [string, unknown][] = [
-    ['process.scheduler', config.process?.scheduler],
-    ['process.execCPUAffinity', config.process?.execCPUAffinity],
     ['linux.memoryPolicy', config.linux?.memoryPolicy],
     ['linux.intelRdt', config.linux?.intelRdt],
     ['linux.netDevices', config.linux?.netDevices],
-    ['linux.timeOffsets', config.linux?.timeOffsets],
     ['linux.seccomp', config.linux?.seccomp],
   ];
   for (const [i, m] of (config.mounts ?? []).entries()) {
@@ -339,7 +368,24 @@ export function buildPlans(input: PlanInput): Plans {
   }
   let cloneFlags = 0n;
   for (const t of newNs) if (t !== 'time') cloneFlags |= NAMESPACES[t].flag;
-  if (newNs.has('time')) host.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
+  if (newNs.has('time')) {
+    if (input.rootless)
+      throw new UserError(
+        'rootless: a new time namespace needs host privileges in this build (tsrun creates it before the user namespace)',
+      );
+    host.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
+    // Offsets are written before the first process enters the namespace: the one cloned next.
+    const offsets = Object.entries(config.linux?.timeOffsets ?? {})
+      .filter(([, o]) => o !== undefined)
+      .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`);
+    if (offsets.length > 0)
+      host.push(
+        steps.rootfs('/'),
+        steps.writeFile('/proc/self/timens_offsets', offsets.join(''), PROC_SUPER_MAGIC, 'set the time namespace offsets'),
+      );
+  } else if (config.linux?.timeOffsets) {
+    throw new UserError('config.json: linux.timeOffsets needs a time namespace (add {"type": "time"})');
+  }
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit), steps.nextPlan());

@@ -40,6 +40,7 @@ export enum ShimOp {
   Readonly = 31,
   Bounding = 32,
   Setattr = 33,
+  Sched = 36,
 }
 
 export enum PivotMode {
@@ -152,6 +153,18 @@ export const steps = {
   ioprio: (value: number) => step(ShimOp.Ioprio, 'set I/O priority', { u32: value }),
   setattr: (path: string, set: bigint, clear: bigint, recursive: boolean) =>
     step(ShimOp.Setattr, `set the mount attributes of "${path}"`, { str: path }, { u64: set }, { u64: clear }, { u32: recursive ? 1 : 0 }),
+  sched: (a: { policy: number; nice: number; priority: number; flags: bigint; runtime: bigint; deadline: bigint; period: bigint }) =>
+    step(
+      ShimOp.Sched,
+      'set the scheduler',
+      { u32: a.policy },
+      { u32: a.nice },
+      { u32: a.priority },
+      { u64: a.flags },
+      { u64: a.runtime },
+      { u64: a.deadline },
+      { u64: a.period },
+    ),
   readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
 };
 
