@@ -249,9 +249,9 @@ describe.each(identities)('config edge cases as %s', (as) => {
       'process.capabilities.bounding: "CAP_BOGUS" is not a capability',
     ],
     [
-      'a scheduler (not supported yet)',
-      (c: Config) => (c.process = { ...c.process, cwd: '/', scheduler: { policy: 'SCHED_BATCH' } }),
-      'process.scheduler is not supported',
+      'net devices (not supported yet)',
+      (c: Config) => (c.linux = { ...c.linux, netDevices: { eth0: {} } }),
+      'linux.netDevices is not supported',
     ],
     ['a missing root', (c: Config) => (c.root = { path: 'nonexistent' }), 'root.path: '],
     [
