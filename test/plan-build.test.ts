@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { buildPlans, type PlanInput } from '../src/plan/build.js';
+import { ShimOp } from '../src/plan/encode.js';
+import type { Config } from '../src/spec/config.js';
+import { defaultConfig, rootlessConfig } from '../src/spec/default-config.js';
+
+function plans(config: Config, extra: Partial<PlanInput> = {}) {
+  const warnings: string[] = [];
+  const p = buildPlans({
+    config,
+    bundleDir: '/bundle',
+    rootfs: '/bundle/rootfs',
+    rootless: false,
+    noPivot: false,
+    execFifo: '/run/tsrun/c/exec.fifo',
+    preserveFds: 0,
+    relay: false,
+    warn: (m) => warnings.push(m),
+    ...extra,
+  });
+  const container = p.container(() => '{}');
+  return { host: p.host, container, whats: container.map((s) => s.what), warnings, p };
+}
+
+const base = () => {
+  const c = defaultConfig();
+  c.process = { ...c.process, cwd: '/', terminal: false, args: ['/bin/true'] };
+  return c;
+};
+
+describe('the plan compiler', () => {
+  it('host side: the FIFO is opened before the clone, whose flags are the new namespaces', () => {
+    const { host, p } = plans(base());
+    expect(host.map((s) => s.op)).toEqual([ShimOp.OpenFifo, ShimOp.Clone, ShimOp.NextPlan]);
+    expect([...p.newNamespaces].sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(Buffer.from(host[1]?.payload ?? []).readBigUInt64LE(0)).toBe(
+      0x02000000n | 0x08000000n | 0x00020000n | 0x40000000n | 0x20000000n | 0x04000000n,
+    );
+  });
+
+  it('orders the container side: mounts, devices, sysctls, masks, pivot, process, ready, start, exec', () => {
+    const c = base();
+    c.linux = { ...c.linux, sysctl: { 'net.ipv4.ip_forward': '1' } };
+    const { whats } = plans(c);
+    const at = (w: string) => whats.findIndex((x) => x.startsWith(w));
+    expect(at('mount proc')).toBeLessThan(at('create device /dev/null'));
+    expect(at('create device /dev/null')).toBeLessThan(at('set sysctl'));
+    expect(at('set sysctl')).toBeLessThan(at('mask /proc/acpi'));
+    expect(at('mask /proc/acpi')).toBeLessThan(at('make /proc/sys read-only'));
+    expect(at('make /proc/sys read-only')).toBeLessThan(at('pivot_root'));
+    expect(at('pivot_root')).toBeLessThan(at('make the root filesystem read-only'));
+    expect(at('limit the capability bounding set')).toBeLessThan(at('switch to uid'));
+    expect(at('switch to uid')).toBeLessThan(at('set capabilities'));
+    expect(whats.slice(-4)).toEqual(['find the executable "/bin/true"', 'report ready', 'wait for start', 'exec the container process']);
+  });
+
+  it('rootless: devices are bound, sysfs without a network namespace becomes a read-only bind of /sys', () => {
+    const c = rootlessConfig(1000, 1000);
+    c.process = { ...c.process, cwd: '/', terminal: false, args: ['/bin/true'] };
+    const { whats, container } = plans(c, { rootless: true });
+    expect(whats).toContain('bind device /dev/null');
+    expect(whats).not.toContain('create device /dev/null');
+    expect(whats).toContain('set the mount attributes of "/sys"');
+    expect(container.some((s) => s.op === ShimOp.Mknod)).toBe(false);
+  });
+
+  it('refuses what a namespace setup cannot honour', () => {
+    const c = base();
+    c.linux = { ...c.linux, namespaces: c.linux?.namespaces?.filter((n) => n.type !== 'uts') };
+    expect(() => plans(c)).toThrow('hostname is set but there is no uts namespace');
+    const d = base();
+    d.linux = { ...d.linux, namespaces: [...(d.linux?.namespaces ?? []), { type: 'pid' }] };
+    expect(() => plans(d)).toThrow('namespace "pid" is listed twice');
+    expect(() => plans(rootlessConfig(1000, 1000), { rootless: true })).toThrow(/terminal/);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../src/cli/errors.js';
+import { parseSignal } from '../src/container/lifecycle.js';
+import { capabilityMask } from '../src/linux/capabilities.js';
+import { MS, parseMountOptions, recursiveAttrsOf } from '../src/linux/mount-options.js';
+
+describe('mount options', () => {
+  it('turns flag options into flags, later options winning, and keeps the rest as data', () => {
+    const p = parseMountOptions(['ro', 'nosuid', 'rw', 'noexec', 'size=64k', 'mode=755', 'rbind']);
+    expect(p.flags).toBe(MS.NOSUID | MS.NOEXEC | MS.BIND | MS.REC);
+    expect(p.data).toBe('size=64k,mode=755');
+    expect(p.propagation).toEqual([]);
+    expect(p.recursive).toBeUndefined();
+  });
+  it('collects propagation changes in order', () => {
+    expect(parseMountOptions(['rprivate', 'shared']).propagation).toEqual([MS.PRIVATE | MS.REC, MS.SHARED]);
+  });
+  it('recursive attributes set and clear, the last word winning', () => {
+    const p = parseMountOptions(['rro', 'rnosuid', 'rrw']);
+    expect(p.recursive).toEqual({ set: 0x2n, clear: 0x1n });
+    expect(parseMountOptions(['rnoatime']).recursive).toEqual({ set: 0x10n, clear: 0x70n });
+  });
+  it('names what it cannot apply', () => {
+    expect(parseMountOptions(['tmpcopyup']).ignored).toEqual(['tmpcopyup']);
+  });
+  it('maps plain flags to their recursive attributes', () => {
+    expect(recursiveAttrsOf(MS.RDONLY | MS.NOSUID | MS.BIND)).toBe(0x3n);
+  });
+});
+
+describe('capabilities', () => {
+  it('makes a mask, skipping what this kernel does not have', () => {
+    expect(capabilityMask(['CAP_CHOWN', 'CAP_KILL', 'CAP_CHECKPOINT_RESTORE'], 39, 'x')).toEqual({
+      mask: 0b100001n,
+      unknown: ['CAP_CHECKPOINT_RESTORE'],
+    });
+  });
+  it('refuses a name that is no capability', () => {
+    expect(() => capabilityMask(['CAP_NOPE'], 40, 'process.capabilities.bounding')).toThrow(UserError);
+    expect(() => capabilityMask(['chown'], 40, 'process.capabilities.bounding')).toThrow('"chown" is not a capability');
+  });
+});
+
+describe('signals', () => {
+  it.each([
+    ['KILL', 9],
+    ['SIGKILL', 9],
+    ['term', 15],
+    ['9', 9],
+    ['64', 64],
+  ])('%s is %d', (name, n) => {
+    expect(parseSignal(name)).toBe(n);
+  });
+  it.each(['0', '65', 'SIGNOPE', '', '-1'])('refuses %j', (name) => {
+    expect(() => parseSignal(name)).toThrow(/invalid signal/);
+  });
+});
