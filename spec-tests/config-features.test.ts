@@ -47,14 +47,20 @@ describe.each(identities)('config features as %s', (as) => {
   });
 
   it('a failing createRuntime hook stops the create and leaves nothing; a failing poststart hook only warns', () => {
+    const marker = join(makeBundle(as).dir, 'poststop-ran');
     const failing = makeBundle(as, (c) => {
-      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+      c.hooks = {
+        createRuntime: [{ path: '/bin/false' }],
+        // The lifecycle goes on to its end: poststop runs after a failed create.
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}`] }],
+      };
     });
     const id = uniqueId();
     const r = tsrunIn(failing, ['create', '--bundle', failing.dir, id]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('tsrun: create: createRuntime hook /bin/false exited with status 1');
     expect(tsrunIn(failing, ['state', id]).stderr).toContain('does not exist');
+    expect(existsSync(marker)).toBe(true);
 
     const slow = makeBundle(as, (c) => {
       c.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '5'], timeout: 1 }] };

@@ -102,6 +102,10 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     if (pid !== undefined) killQuietly(pid);
     if (!(config.linux?.namespaces ?? []).some((n) => n.type === 'mount')) unmountUnder(rootfs);
     rmSync(dir, { recursive: true, force: true });
+    // A failed create continues the lifecycle at its end (runtime.md): the poststop hooks run.
+    if (pid !== undefined) {
+      await runHooks('poststop', config.hooks?.poststop, stateDocument(base, 'stopped', 0)).catch((e: Error) => opts.warn(e.message));
+    }
     if (err instanceof ShimStepError) throw new UserError(err.message);
     throw err;
   }

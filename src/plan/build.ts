@@ -198,7 +198,9 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
       );
     }
   } else {
-    out.push(steps.mount({ source, target: dest, fstype: type, flags, data: opts.data, create: CreateMode.Dir }, what));
+    const label = input.config.linux?.mountLabel;
+    const data = label && type !== 'proc' && type !== 'sysfs' ? [opts.data, `context="${label}"`].filter(Boolean).join(',') : opts.data;
+    out.push(steps.mount({ source, target: dest, fstype: type, flags, data, create: CreateMode.Dir }, what));
   }
   const recursive = opts.recursive ?? { set: 0n, clear: 0n };
   if (bindRecursiveFlags) recursive.set |= recursiveAttrsOf(flags);
@@ -480,6 +482,9 @@ export function buildPlans(input: PlanInput): Plans {
           'make the root filesystem read-only',
         ),
       );
+    }
+    if (proc.selinuxLabel) {
+      out.push(steps.writeFile('/proc/self/attr/exec', proc.selinuxLabel, PROC_SUPER_MAGIC, 'set the SELinux label'));
     }
     if (proc.apparmorProfile) {
       out.push(
