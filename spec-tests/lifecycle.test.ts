@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { specValidator } from '../test/support/runtime-spec.js';
 import { hostMountinfo, makeBundle, spawnTsrun, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
-import { identities } from './support/tsrun.js';
+import { asUser, identities } from './support/tsrun.js';
 
 const sleeping = (as: (typeof identities)[number]) =>
   makeBundle(as, (c) => {
@@ -161,5 +162,30 @@ describe.each(identities)('lifecycle as %s', (as) => {
     expect(hostMountinfo()).toBe(before);
     const leftover = require('node:child_process').spawnSync('pgrep', ['-f', b.dir]).stdout.toString();
     expect(leftover).toBe('');
+  });
+});
+
+describe('uid 0 inside a user namespace, as rootless podman runs its runtime', () => {
+  it('is rootless mode: state under XDG_RUNTIME_DIR, a single-id map, and the container runs', () => {
+    const b = makeBundle('rootless', (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'exit', '0'] };
+      // Inside that namespace the caller is uid 0: the map names 0, which it may map.
+      c.linux = {
+        ...c.linux,
+        uidMappings: [{ containerID: 0, hostID: 0, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 0, size: 1 }],
+      };
+    });
+    const user = inject('rootlessUser');
+    const run = (args: string[]) =>
+      spawnSync('setpriv', [...asUser(), 'unshare', '--user', '--map-root-user', inject('tsrunBin'), ...args], {
+        cwd: b.dir,
+        encoding: 'utf8',
+      });
+    const doctor = JSON.parse(run(['doctor', '--json']).stdout) as { checks: { name: string; detail: string }[] };
+    expect(doctor.checks.find((c) => c.name === 'mode')?.detail).toBe('rootless (euid 0)');
+    expect(doctor.checks.find((c) => c.name === 'state root')?.detail).toContain(join(user.home, 'xdg', 'tsrun'));
+    const r = run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.status, r.stderr).toBe(0);
   });
 });
