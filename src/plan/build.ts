@@ -34,7 +34,6 @@ export interface Plans {
   container: (hookState: (status: 'creating' | 'created') => string) => PlanStep[];
   /** Namespaces the container gets new (not joined by path). */
   newNamespaces: Set<NamespaceType>;
-  hasRuntimeHooks: boolean;
 }
 
 const DEFAULT_DEVICES: readonly { path: string; major: number; minor: number }[] = [
@@ -500,7 +499,7 @@ export function buildPlans(input: PlanInput): Plans {
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;
   };
-  return { host, container, newNamespaces: newNs, hasRuntimeHooks };
+  return { host, container, newNamespaces: newNs };
 }
 
 /** The root filesystem's absolute path (root.path is relative to the bundle unless absolute). */
