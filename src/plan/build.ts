@@ -370,23 +370,8 @@ export function buildPlans(input: PlanInput): Plans {
   }
   let cloneFlags = 0n;
   for (const t of newNs) if (t !== 'time') cloneFlags |= NAMESPACES[t].flag;
-  if (newNs.has('time')) {
-    if (input.rootless)
-      throw new UserError(
-        'rootless: a new time namespace needs host privileges in this build (tsrun creates it before the user namespace)',
-      );
-    host.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
-    // Offsets are written before the first process enters the namespace: the one cloned next.
-    const offsets = Object.entries(config.linux?.timeOffsets ?? {})
-      .filter(([, o]) => o !== undefined)
-      .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`);
-    if (offsets.length > 0)
-      host.push(
-        steps.rootfs('/'),
-        steps.writeFile('/proc/self/timens_offsets', offsets.join(''), PROC_SUPER_MAGIC, 'set the time namespace offsets'),
-      );
-  } else if (config.linux?.timeOffsets) {
-    throw new UserError('config.json: linux.timeOffsets needs a time namespace (add {"type": "time"})');
+  if (config.linux?.timeOffsets && !newNs.has('time')) {
+    throw new UserError('config.json: linux.timeOffsets needs a new time namespace (add {"type": "time"})');
   }
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
@@ -400,6 +385,16 @@ export function buildPlans(input: PlanInput): Plans {
     const out: PlanStep[] = [steps.rootfs('/')];
     // Root inside a new user namespace, so what follows is done with its full rights.
     if (newNs.has('user')) out.push(steps.setIds(0, 0, undefined));
+    if (newNs.has('time')) {
+      // The time namespace is for the process's children and for what it execs: the user program.
+      // Its offsets are set before anything enters it.
+      out.push(steps.unshare(NAMESPACES.time.flag, 'create the time namespace'));
+      const offsets = Object.entries(config.linux?.timeOffsets ?? {})
+        .filter(([, o]) => o !== undefined)
+        .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`);
+      if (offsets.length > 0)
+        out.push(steps.writeFile('/proc/self/timens_offsets', offsets.join(''), PROC_SUPER_MAGIC, 'set the time namespace offsets'));
+    }
     if (proc.oomScoreAdj !== undefined) {
       out.push(steps.writeFile('/proc/self/oom_score_adj', String(proc.oomScoreAdj), PROC_SUPER_MAGIC, 'set oom_score_adj'));
     }
