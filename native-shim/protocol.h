@@ -27,7 +27,7 @@ struct step_header {
 enum shim_op {
 	OP_UNSHARE = 1,        /* u64 flags */
 	OP_EXIT = 2,           /* u32 status */
-	OP_CLONE = 3,          /* u64 flags, u32 parent_mode (enum parent_mode) */
+	OP_CLONE = 3,          /* u64 flags, u32 parent_mode (enum parent_mode), str root, strv tree targets, u32v their create modes */
 	OP_SETNS = 4,          /* str path, u32 nstype */
 	OP_NEXT_PLAN = 5,      /* (none): read the next plan from the sync socket and run it instead of the rest */
 	OP_SYNC = 6,           /* (none): report REPORT_SYNC, then wait like OP_WAIT_PARENT */
@@ -58,6 +58,7 @@ enum shim_op {
 	OP_READONLY = 31,      /* str path: bind it onto itself read-only (absent: nothing to do) */
 	OP_SETATTR = 33,       /* str path, u64 attr_set, u64 attr_clr, u32 recursive: mount_setattr on the mount at path */
 	OP_SCHED = 36,         /* u32 policy, u32 nice (signed), u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
+	OP_IDMAP_TREE = 37,    /* str source, u32 recursive, u32v uid map triples, u32v gid map triples: an idmapped detached copy, attached by CLONE's parent */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 };
 

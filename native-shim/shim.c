@@ -44,6 +44,9 @@ static int root_fd = -1;
 static int fifo_fd = -1;
 static char exec_path[4096];
 static pid_t relay_child;
+/* Detached idmapped mounts made on the host side, attached in the container by index. */
+static int trees[64];
+static uint32_t ntrees;
 
 /* A step's failure: errno (0 when detail says it all) and what was being done. */
 struct failure {
@@ -335,6 +338,94 @@ static int do_sched(struct cursor *c, struct failure *f)
 	return syscall(SYS_sched_setattr, 0, &a, 0) < 0 ? fail(f, errno, "sched_setattr%s", "") : 0;
 }
 
+static int write_map(pid_t pid, const char *file, const uint32_t *triples, uint32_t n, struct failure *f)
+{
+	char path[64], text[4096];
+	size_t len = 0;
+	for (uint32_t i = 0; i + 2 < n && len < sizeof(text) - 40; i += 3)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%u %u %u\n", triples[i], triples[i + 1], triples[i + 2]);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(f, errno, "open %s", path);
+	int rc = transfer_all(fd, text, len, 1);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "write %s", path) : 0;
+}
+
+/*
+ * An idmapped copy of source: a throwaway child makes a user namespace with the given maps; its
+ * namespace idmaps a detached clone of source (open_tree), kept open for ATTACH_TREE.
+ */
+static int do_idmap_tree(struct cursor *c, struct failure *f)
+{
+	const char *source = get_str(c);
+	uint32_t recursive = get_u32(c), nu = get_u32(c);
+	uint32_t uids[3 * 64], gids[3 * 64];
+	if (nu > 3 * 64)
+		plan_invalid(c->step, "too many uid maps");
+	for (uint32_t i = 0; i < nu; i++)
+		uids[i] = get_u32(c);
+	uint32_t ng = get_u32(c);
+	if (ng > 3 * 64)
+		plan_invalid(c->step, "too many gid maps");
+	for (uint32_t i = 0; i < ng; i++)
+		gids[i] = get_u32(c);
+	if (ntrees >= sizeof(trees) / sizeof(trees[0]))
+		plan_invalid(c->step, "too many idmapped mounts");
+
+	int ready[2], unshared[2];
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(unshared, O_CLOEXEC) < 0)
+		return fail(f, errno, "pipe%s", "");
+	pid_t child = fork();
+	if (child < 0)
+		return fail(f, errno, "fork%s", "");
+	if (child == 0) {
+		char b = 0;
+		close(ready[1]);
+		close(unshared[0]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		(void)write(unshared[1], &b, 1);
+		(void)read(ready[0], &b, 1); /* wait until the parent is done with the namespace */
+		_exit(0);
+	}
+	close(ready[0]);
+	close(unshared[1]);
+	int rc = -1, userns = -1, tree = -1;
+	char path[64], b;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
+	if (read(unshared[0], &b, 1) != 1)
+		fail(f, EPERM, "create a user namespace for the idmapped mount of %s", source);
+	else if (write_map(child, "uid_map", uids, nu, f) == 0 && write_map(child, "gid_map", gids, ng, f) == 0) {
+		userns = open(path, O_RDONLY | O_CLOEXEC);
+		tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+		if (userns < 0 || tree < 0) {
+			fail(f, errno, "open_tree %s", source);
+		} else {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+			if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+				fail(f, errno, "idmap %s", source);
+			else
+				rc = 0;
+		}
+	}
+	close(ready[1]);
+	close(unshared[0]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (userns >= 0)
+		close(userns);
+	if (rc < 0) {
+		if (tree >= 0)
+			close(tree);
+		return -1;
+	}
+	trees[ntrees++] = tree;
+	return 0;
+}
+
 static int do_setattr(struct cursor *c, struct failure *f)
 {
 	const char *path = get_str(c);
@@ -556,15 +647,58 @@ static _Noreturn void relay(pid_t child)
 	}
 }
 
+/*
+ * The parent's part of an idmapped mount: from inside the child's fresh mount namespace, attach
+ * each IDMAP_TREE copy at its target under root (before the child binds its root recursively).
+ */
+static int attach_trees(pid_t child, const char *root, char **targets, struct cursor *c, struct failure *f)
+{
+	char path[64];
+	uint32_t n = get_u32(c);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)child);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNS) < 0)
+		return fail(f, errno, "enter the container's mount namespace%s", "");
+	close(ns);
+	/* Nothing attached here may propagate back to the host: the copy of / becomes a slave first
+	 * (the child sets the configured propagation itself afterwards). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return fail(f, errno, "make the container's / a slave%s", "");
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return fail(f, errno, "open root %s", root);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t create = get_u32(c);
+		if (i >= ntrees || targets[i] == NULL)
+			plan_invalid(c->step, "an idmapped mount without its target");
+		int fd = resolve_target(targets[i], create, f);
+		if (fd < 0)
+			return -1;
+		int rc = (int)syscall(SYS_move_mount, trees[i], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		int err = errno;
+		close(fd);
+		if (rc < 0)
+			return fail(f, err, "attach the idmapped mount on %s", targets[i]);
+	}
+	return 0;
+}
+
 static int do_clone(struct cursor *c, struct failure *f)
 {
 	uint64_t flags = get_u64(c);
 	uint32_t mode = get_u32(c);
+	const char *root = get_str(c);
+	char **targets = get_strv(c);
 	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		return fail(f, errno, "clone%s", "");
 	if (pid == 0)
 		return 0;
+	if (targets[0] != NULL && attach_trees(pid, root, targets, c, f) < 0) {
+		kill(pid, SIGKILL);
+		report(REPORT_STEP_FAILED, c->step, f->err, f->detail);
+		_exit(1);
+	}
 	report(REPORT_PID, c->step, pid, "");
 	if (mode == PARENT_RELAY)
 		relay(pid);
@@ -637,6 +771,9 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_bounding(c, f);
 	case OP_SCHED:
 		return do_sched(c, f);
+	case OP_IDMAP_TREE:
+		return do_idmap_tree(c, f);
+
 	case OP_SETATTR:
 		return do_setattr(c, f);
 	case OP_NO_NEW_PRIVS:

@@ -35,9 +35,9 @@ describe.each(identities)('as %s', (as) => {
     expect(doc.linux.namespaces.sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
     expect(doc.mountOptions).toEqual(expect.arrayContaining(['ro', 'nosuid', 'rbind', 'rprivate', 'strictatime']));
     expect(doc.mountOptions).toEqual(expect.arrayContaining(['rro', 'rnosuid', 'rnoexec']));
-    // Not applied yet, so not advertised: tmpcopyup, idmapped mounts, seccomp, cgroups.
+    expect(doc.linux.mountExtensions.idmap.enabled).toBe(true);
+    // Not applied yet, so not advertised: tmpcopyup, seccomp, cgroups.
     expect(doc.mountOptions).not.toContain('tmpcopyup');
-    expect(doc.linux.mountExtensions.idmap.enabled).toBe(false);
     expect(doc.linux.seccomp.enabled).toBe(false);
     expect(doc.linux.cgroup).toEqual({ v1: false, v2: false, systemd: false, systemdUser: false, rdma: false });
   });

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
@@ -361,5 +361,69 @@ describe('a rootful container in a user namespace', () => {
     expect(r.uid_map.trim().split(/\s+/)).toEqual(['0', '300000', '65536']);
     expect(r.uid).toBe(0);
     expect(mounts(r.mountinfo).get('/dev/null')?.fstype).toBe('devtmpfs');
+  });
+});
+
+describe('idmapped mounts', () => {
+  const userns = (c: Config) => {
+    c.linux = {
+      ...c.linux,
+      namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
+      uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+    };
+  };
+
+  it('a host directory owned by root appears owned by the container root, and takes its writes as host root', () => {
+    const holder = makeBundle('root').dir;
+    chmodSync(holder, 0o755); // the plain bind below is opened as the container's root, host uid 300000
+    const shared = join(holder, 'shared');
+    mkdirSync(shared, { mode: 0o755 });
+    const run = (idmap: boolean, args: string[]) => {
+      const b = makeBundle('root', (c) => {
+        userns(c);
+        c.process = { ...c.process, cwd: '/', args };
+        const maps = [{ containerID: 0, hostID: 300000, size: 65536 }];
+        c.mounts = [
+          ...(c.mounts ?? []),
+          {
+            destination: '/data',
+            type: 'bind',
+            source: shared,
+            options: ['rbind'],
+            ...(idmap ? { uidMappings: maps, gidMappings: maps } : {}),
+          },
+        ];
+      });
+      chmodSync(b.dir, 0o755);
+      chownSync(join(b.dir, 'rootfs'), 300000, 300000);
+      return tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+    };
+    const first = run(false, ['/probe', 'stat', '/data']);
+    expect(first.code, first.stderr).toBe(0);
+    const plain = JSON.parse(first.stdout);
+    expect(plain['/data'].uid).toBe(65534); // unmapped: nobody
+    const mapped = JSON.parse(run(true, ['/probe', 'stat', '/data']).stdout);
+    expect(mapped['/data'].uid).toBe(0);
+    expect(run(true, ['/probe', 'write', '/data/new', 'x']).code).toBe(0);
+    expect(statSync(join(shared, 'new')).uid).toBe(0);
+    // Nothing of it is visible on the host.
+    expect(hostMountinfo()).not.toContain(shared);
+  });
+
+  it('is refused rootless, and for anything but a bind mount', () => {
+    const maps = [{ containerID: 0, hostID: 0, size: 1 }];
+    const rootless = makeBundle('rootless', (c) => {
+      c.mounts = [
+        ...(c.mounts ?? []),
+        { destination: '/data', type: 'bind', source: '/tmp', options: ['rbind'], uidMappings: maps, gidMappings: maps },
+      ];
+    });
+    expect(tsrunIn(rootless, ['create', '--bundle', rootless.dir, uniqueId()]).stderr).toContain('idmapped mounts need root');
+    const tmpfs = makeBundle('root', (c) => {
+      userns(c);
+      c.mounts = [...(c.mounts ?? []), { destination: '/data', type: 'tmpfs', source: 'tmpfs', uidMappings: maps, gidMappings: maps }];
+    });
+    expect(tsrunIn(tmpfs, ['create', '--bundle', tmpfs.dir, uniqueId()]).stderr).toContain('only bind mounts can be idmapped');
   });
 });

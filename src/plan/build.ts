@@ -151,7 +151,33 @@ function containerPath(dest: string, where: string): string {
   return dest;
 }
 
-function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>): PlanStep[] {
+const triples = (maps: readonly { containerID: number; hostID: number; size: number }[]) =>
+  maps.flatMap((x) => [x.containerID, x.hostID, x.size]);
+
+/** Host-side steps for idmapped bind mounts; returns where each copy goes, by mount index. */
+function idmapSteps(config: Config, input: PlanInput, host: PlanStep[]): Map<number, { target: string; create: number }> {
+  const trees = new Map<number, { target: string; create: number }>();
+  for (const [i, m] of (config.mounts ?? []).entries()) {
+    if (!m.uidMappings && !m.gidMappings) continue;
+    const where = `mounts[${i}]`;
+    if (!m.uidMappings?.length || !m.gidMappings?.length)
+      throw new UserError(`config.json: ${where}: an idmapped mount needs both uidMappings and gidMappings`);
+    const opts = parseMountOptions(m.options);
+    if (m.type !== 'bind' && (opts.flags & MS.BIND) === 0n) throw new UserError(`config.json: ${where}: only bind mounts can be idmapped`);
+    if (input.rootless)
+      throw new UserError(`config.json: ${where}: idmapped mounts need root (the kernel allows them only to the filesystem's owner)`);
+    const source = resolve(input.bundleDir, m.source ?? '');
+    if (!existsSync(source)) throw new UserError(`config.json: ${where}.source: ${source} does not exist`);
+    trees.set(i, {
+      target: containerPath(m.destination, `${where}.destination`),
+      create: statSync(source).isDirectory() ? CreateMode.Dir : CreateMode.File,
+    });
+    host.push(steps.idmapTree(source, (opts.flags & MS.REC) !== 0n, triples(m.uidMappings), triples(m.gidMappings)));
+  }
+  return trees;
+}
+
+function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>, idmapped: boolean): PlanStep[] {
   const where = `mounts[${index}]`;
   const dest = containerPath(m.destination, `${where}.destination`);
   const opts = parseMountOptions(m.options);
@@ -185,7 +211,9 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
     const abs = resolve(input.bundleDir, source);
     if (!existsSync(abs)) throw new UserError(`config.json: ${where}.source: ${abs} does not exist`);
     const create = statSync(abs).isDirectory() ? CreateMode.Dir : CreateMode.File;
-    out.push(steps.mount({ source: abs, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '', create }, what));
+    // An idmapped mount is already attached, by the shim's parent side: only its options remain.
+    if (!idmapped)
+      out.push(steps.mount({ source: abs, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '', create }, what));
     const remount = flags & BIND_REMOUNT_FLAGS;
     if (remount !== 0n) {
       const locked = input.rootless ? hostMountFlags(realpathSync(abs)) & (MS.NOSUID | MS.NODEV | MS.NOEXEC) : 0n;
@@ -335,9 +363,6 @@ function checkSupported(config: Config, warn: (msg: string) => void): void {
     ['linux.intelRdt', config.linux?.intelRdt],
     ['linux.netDevices', config.linux?.netDevices],
   ];
-  for (const [i, m] of (config.mounts ?? []).entries()) {
-    unsupported.push([`mounts[${i}].uidMappings`, m.uidMappings], [`mounts[${i}].gidMappings`, m.gidMappings]);
-  }
   for (const [field, value] of unsupported) {
     if (value !== undefined) throw new UserError(`config.json: ${field} is not supported by this build of tsrun`);
   }
@@ -364,6 +389,8 @@ export function buildPlans(input: PlanInput): Plans {
 
   // Host side: join namespaces (user first), then clone into the new ones.
   const host: PlanStep[] = [];
+  // Idmapped mounts first, with host rights, before any namespace is joined.
+  const trees = idmapSteps(config, input, host);
   for (const type of JOIN_ORDER) {
     const path = namespaces.get(type);
     if (path !== undefined) host.push(steps.setns(path, Number(NAMESPACES[type].flag), `join the ${type} namespace ${path}`));
@@ -375,7 +402,9 @@ export function buildPlans(input: PlanInput): Plans {
   }
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
-  host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit), steps.nextPlan());
+  if (trees.size > 0 && !namespaces.has('mount'))
+    throw new UserError("config.json: idmapped mounts need a mount namespace of the container's own");
+  host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit, input.rootfs, [...trees.values()]), steps.nextPlan());
 
   const hooks = config.hooks ?? {};
   const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
@@ -443,7 +472,7 @@ export function buildPlans(input: PlanInput): Plans {
       out.push(steps.rootfs(input.rootfs));
     }
     const mounts = config.mounts ?? [];
-    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs));
+    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs, trees.has(i)));
     out.push(
       ...deviceSteps(
         input,

@@ -41,6 +41,7 @@ export enum ShimOp {
   Bounding = 32,
   Setattr = 33,
   Sched = 36,
+  IdmapTree = 37,
 }
 
 export enum PivotMode {
@@ -106,7 +107,17 @@ const step = (op: ShimOp, what: string, ...fields: Field[]): PlanStep => ({ op, 
 export const steps = {
   unshare: (flags: bigint, what: string) => step(ShimOp.Unshare, what, { u64: flags }),
   exit: (status: number) => step(ShimOp.Exit, 'exit', { u32: status }),
-  clone: (flags: bigint, mode: ParentMode) => step(ShimOp.Clone, 'create the container process', { u64: flags }, { u32: mode }),
+  /** trees: where the parent attaches each idmapped copy (in IDMAP_TREE order), under root, before reporting. */
+  clone: (flags: bigint, mode: ParentMode, root = '', trees: readonly { target: string; create: number }[] = []) =>
+    step(
+      ShimOp.Clone,
+      'create the container process',
+      { u64: flags },
+      { u32: mode },
+      { str: root },
+      { strv: trees.map((t) => t.target) },
+      { u32v: trees.map((t) => t.create) },
+    ),
   setns: (path: string, nstype: number, what: string) => step(ShimOp.Setns, what, { str: path }, { u32: nstype }),
   nextPlan: () => step(ShimOp.NextPlan, 'receive the container plan'),
   sync: (what: string) => step(ShimOp.Sync, what),
@@ -164,6 +175,15 @@ export const steps = {
       { u64: a.runtime },
       { u64: a.deadline },
       { u64: a.period },
+    ),
+  idmapTree: (source: string, recursive: boolean, uidMaps: readonly number[], gidMaps: readonly number[]) =>
+    step(
+      ShimOp.IdmapTree,
+      `make an idmapped copy of ${source}`,
+      { str: source },
+      { u32: recursive ? 1 : 0 },
+      { u32v: uidMaps },
+      { u32v: gidMaps },
     ),
   readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
 };
