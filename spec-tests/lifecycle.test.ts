@@ -149,6 +149,23 @@ describe.each(identities)('lifecycle as %s', (as) => {
     expect(await run2.exited).toBe(137);
   });
 
+  it('state says "creating" while a create runs; a create killed half-way leaves a stopped container that delete clears', async () => {
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'sleep', '30'] };
+      c.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '3'] }] };
+    });
+    const id = uniqueId();
+    const create = spawnTsrun(b, ['create', '--bundle', b.dir, id]);
+    await until(() => tsrunIn(b, ['state', id]).code === 0, 'the first record');
+    const s = state(b, id);
+    expect(s.status).toBe('creating');
+    create.child.kill('SIGKILL');
+    await create.exited;
+    await until(() => state(b, id).status === 'stopped', 'the dead create to show as stopped');
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+    expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
   it('a failed create leaves no state, no process and no mount behind', () => {
     const b = makeBundle(as, (c) => {
       c.mounts = [...(c.mounts ?? []), { destination: '/bad', type: 'nosuchfs', source: 'none' }];

@@ -1,5 +1,4 @@
 import type { State } from '../spec/state.js';
-import { deriveStatus } from './status.js';
 import type { ContainerStore } from './store.js';
 
 /** The state document of runtime.md plus runc's extra fields (rootfs, created, owner). */
@@ -7,12 +6,12 @@ export type ContainerDescription = State & { rootfs: string; created: string; ow
 
 export async function describeContainer(store: ContainerStore, id: string): Promise<ContainerDescription> {
   const record = await store.load(id);
-  const status = deriveStatus(record, store.execFifo(id));
+  const status = store.status(record);
   return {
     ociVersion: record.ociVersion,
     id: record.id,
     status,
-    pid: status === 'stopped' ? 0 : record.pid,
+    pid: status === 'created' || status === 'running' ? record.pid : 0,
     bundle: record.bundle,
     rootfs: record.rootfs,
     created: record.created,

@@ -15,7 +15,7 @@ import type { State } from '../spec/state.js';
 import { loadBundle } from './bundle.js';
 import { checkContainerId } from './id.js';
 import type { ContainerRecord } from './record.js';
-import { deriveStatus, processStartTime } from './status.js';
+import { processStartTime } from './status.js';
 import { type ContainerStore, writeAtomically } from './store.js';
 
 export interface CreateOptions {
@@ -54,6 +54,20 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   let pid: number | undefined;
   try {
     return await store.locked(opts.id, async () => {
+      // A first record, without a pid: `state` says "creating" while this holds the lock, and a
+      // create that dies leaves a "stopped" container that delete can clean up.
+      const record = {
+        ...base,
+        rootfs,
+        pid: 0,
+        pidStartTime: 0,
+        created: new Date().toISOString(),
+        owner: userInfo().username,
+        hostMounts: !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount'),
+        poststart: config.hooks?.poststart,
+        poststop: config.hooks?.poststop,
+      };
+      store.save(record);
       libc.mkfifo(execFifo, 0o622);
       // The container user, whoever it is, must be able to open the FIFO to signal start.
       chmodSync(execFifo, 0o622);
@@ -84,17 +98,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
       });
       const startTime = pid === undefined ? undefined : processStartTime(pid);
       if (pid === undefined || startTime === undefined) throw new UserError('the container process exited during create');
-      store.save({
-        ...base,
-        rootfs,
-        pid,
-        pidStartTime: startTime,
-        created: new Date().toISOString(),
-        owner: userInfo().username,
-        hostMounts: !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount'),
-        poststart: config.hooks?.poststart,
-        poststop: config.hooks?.poststop,
-      });
+      store.save({ ...record, pid, pidStartTime: startTime });
       if (opts.pidFile) writeAtomically(opts.pidFile, String(pid), 0o644);
       return run;
     });
@@ -124,7 +128,7 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
   const record = await store.locked(id, async () => {
     const record = await store.load(id);
     const fifo = store.execFifo(id);
-    const status = deriveStatus(record, fifo);
+    const status = store.status(record, true);
     if (status !== 'created') throw new UserError(`cannot start a container that is ${status}`);
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
@@ -137,7 +141,7 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
         }
         if (n === 1) break;
-        if (deriveStatus(record, fifo) === 'stopped') throw new UserError('the container process exited before it could start');
+        if (store.status(record, true) === 'stopped') throw new UserError('the container process exited before it could start');
         await sleep(1);
       }
     } finally {
@@ -241,7 +245,7 @@ export async function kill(store: ContainerStore, id: string, signalName: string
   const signal = parseSignal(signalName);
   await store.locked(id, async () => {
     const record = await store.load(id);
-    const status = deriveStatus(record, store.execFifo(id));
+    const status = store.status(record, true);
     if (status === 'stopped' || !signalContainer(record, signal, all)) throw new UserError('container not running');
   });
 }
@@ -274,7 +278,7 @@ function unmountUnder(rootfs: string): void {
 export async function deleteContainer(store: ContainerStore, id: string, force: boolean, warn: (msg: string) => void): Promise<void> {
   const record = await store.locked(id, async () => {
     const record = await store.load(id);
-    const status = deriveStatus(record, store.execFifo(id));
+    const status = store.status(record, true);
     if (status !== 'stopped') {
       if (!force) throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
       signalContainer(record, osConstants.signals.SIGKILL, true);

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { SyscallError } from '../linux/errno.js';
 import * as libc from '../linux/libc.js';
+import type { ContainerStatus } from '../spec/state.js';
 import { checkContainerId } from './id.js';
 import type { ContainerRecord } from './record.js';
+import { deriveStatus } from './status.js';
 
 export const STATE_FILE = 'state.json';
 export const EXEC_FIFO = 'exec.fifo';
@@ -78,6 +80,35 @@ export class ContainerStore {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Whether another process holds the container's lock (a create in progress holds it throughout). */
+  private isLocked(id: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.dir(id), 'r');
+    } catch {
+      return false;
+    }
+    try {
+      libc.flock(fd, libc.LOCK_EX | libc.LOCK_NB);
+      return false;
+    } catch (err) {
+      if (err instanceof SyscallError && err.code === 'EWOULDBLOCK') return true;
+      throw err;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The container's status from facts. A record without a pid is one a create wrote first: the
+   * create is still running while it holds the lock, and died otherwise. Inside locked() pass
+   * holdingLock, as no create can be running then.
+   */
+  status(record: ContainerRecord, holdingLock = false): ContainerStatus {
+    if (record.pid === 0) return !holdingLock && this.isLocked(record.id) ? 'creating' : 'stopped';
+    return deriveStatus(record, this.execFifo(record.id));
   }
 
   save(record: ContainerRecord): void {
