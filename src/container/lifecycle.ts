@@ -1,6 +1,6 @@
 /**
  * The container lifecycle of runtime.md: create, start, kill, delete. Each operation works on
- * one container under its lock; status always comes from facts (status.ts).
+ * one container under its lock; status always comes from facts (ContainerStore.status).
  */
 import { chmodSync, closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { constants as osConstants, userInfo } from 'node:os';
@@ -51,6 +51,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   const dir = store.create(opts.id);
   const execFifo = store.execFifo(opts.id);
   const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };
+  const hostMounts = !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount');
   let pid: number | undefined;
   try {
     return await store.locked(opts.id, async () => {
@@ -63,7 +64,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         pidStartTime: 0,
         created: new Date().toISOString(),
         owner: userInfo().username,
-        hostMounts: !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount'),
+        hostMounts,
         poststart: config.hooks?.poststart,
         poststop: config.hooks?.poststop,
       };
@@ -104,7 +105,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     });
   } catch (err) {
     if (pid !== undefined) killQuietly(pid);
-    if (!(config.linux?.namespaces ?? []).some((n) => n.type === 'mount')) unmountUnder(rootfs);
+    if (hostMounts) unmountUnder(rootfs);
     rmSync(dir, { recursive: true, force: true });
     // A failed create continues the lifecycle at its end (runtime.md): the poststop hooks run.
     if (pid !== undefined) {
