@@ -9,7 +9,8 @@
 /*
  * Plan: header, then nsteps steps; each step is a step_header and len payload bytes.
  * Payload fields, in the order listed per op: u32, u64, str (u32 length, bytes, NUL),
- * strv (u32 count, then that many str), u32v (u32 count, then that many u32).
+ * strv (u32 count, then that many str), u32v (u32 count, then that many u32),
+ * bytes (u32 length, then the bytes).
  */
 struct plan_header {
 	uint32_t magic;
@@ -59,6 +60,7 @@ enum shim_op {
 	OP_SETATTR = 33,       /* str path, u64 attr_set, u64 attr_clr, u32 recursive: mount_setattr on the mount at path */
 	OP_SCHED = 36,         /* u32 policy, u32 nice (signed), u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
 	OP_IDMAP_TREE = 37,    /* str source, u32 recursive, u32v uid map triples, u32v gid map triples: an idmapped detached copy, attached by CLONE's parent */
+	OP_SECCOMP = 39,       /* u32 flags, bytes program (struct sock_filter[]): load the filter */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 };
 

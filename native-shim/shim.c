@@ -14,7 +14,9 @@
 #include <linux/close_range.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -426,6 +428,15 @@ static int do_idmap_tree(struct cursor *c, struct failure *f)
 	return 0;
 }
 
+static int do_seccomp(struct cursor *c, struct failure *f)
+{
+	uint32_t flags = get_u32(c), len = get_u32(c);
+	if (len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > 0xffff)
+		plan_invalid(c->step, "bad filter length");
+	struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)take(c, len) };
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? fail(f, errno, "load the seccomp filter%s", "") : 0;
+}
+
 static int do_setattr(struct cursor *c, struct failure *f)
 {
 	const char *path = get_str(c);
@@ -771,6 +782,8 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_bounding(c, f);
 	case OP_SCHED:
 		return do_sched(c, f);
+	case OP_SECCOMP:
+		return do_seccomp(c, f);
 	case OP_IDMAP_TREE:
 		return do_idmap_tree(c, f);
 

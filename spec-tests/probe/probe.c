@@ -8,6 +8,7 @@
  *   probe write PATH TEXT    write TEXT to PATH (exit 1 with the errno name on failure)
  *   probe cat PATH           print the file
  *   probe wait-signal        print the first of TERM/INT/USR1 it gets, then exit 0
+ *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -245,6 +246,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fputs(s, stdout);
+	} else if (!strcmp(cmd, "personality") && argc == 3) {
+		long r = syscall(SYS_personality, strtoul(argv[2], NULL, 0));
+		if (r < 0)
+			printf("%s\n", errname(errno));
+		else
+			printf("%ld\n", r);
 	} else if (!strcmp(cmd, "wait-signal")) {
 		signal(SIGTERM, on_signal);
 		signal(SIGINT, on_signal);

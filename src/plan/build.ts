@@ -10,6 +10,7 @@ import { capabilityMask, lastCap } from '../linux/capabilities.js';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
+import { compileSeccomp } from '../seccomp/compile.js';
 import type { Config, Hook, Mount, NamespaceType } from '../spec/config.js';
 import { CreateMode, ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
 
@@ -276,7 +277,7 @@ function hookInput(h: Hook, stdin: string) {
   return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0, stdin };
 }
 
-function processSteps(input: PlanInput): PlanStep[] {
+function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep[] {
   const proc = input.config.process;
   if (!proc) return [];
   const out: PlanStep[] = [];
@@ -332,6 +333,9 @@ function processSteps(input: PlanInput): PlanStep[] {
     if (unknown.length > 0) input.warn(`process.capabilities.${name}: not known to this kernel, skipped: ${unknown.join(', ')}`);
     return mask;
   };
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the capabilities go.
+  // With it, as late as possible (just before exec), so the profile has to allow only the program.
+  if (seccomp && !proc.noNewPrivileges) out.push(seccomp);
   // The bounding set shrinks while still root (it needs CAP_SETPCAP); the other sets follow the id switch.
   out.push(steps.bounding(last, set('bounding')));
   const user = proc.user ?? {};
@@ -366,9 +370,8 @@ function checkSupported(config: Config, warn: (msg: string) => void): void {
   for (const [field, value] of unsupported) {
     if (value !== undefined) throw new UserError(`config.json: ${field} is not supported by this build of tsrun`);
   }
-  // Seccomp and cgroup limits land with their milestones. Engines always send both, so they are
-  // not refused; the warning says plainly that they do not hold.
-  if (config.linux?.seccomp) warn('linux.seccomp not applied (no seccomp support in this build): the container runs unfiltered');
+  // Cgroup limits land with their milestone. Engines always send them, so they are not refused;
+  // the warning says plainly that they do not hold.
   const { devices, ...limits } = config.linux?.resources ?? {};
   const asked = Object.entries(limits)
     .filter(([, v]) => v !== undefined)
@@ -407,6 +410,9 @@ export function buildPlans(input: PlanInput): Plans {
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit, input.rootfs, [...trees.values()]), steps.nextPlan());
 
   const hooks = config.hooks ?? {};
+  const seccompConfig = config.linux?.seccomp;
+  const compiled = seccompConfig ? compileSeccomp(seccompConfig) : undefined;
+  const seccomp = compiled ? steps.seccomp(compiled.flags, compiled.program) : undefined;
   const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
 
   const container = (hookState: (status: 'creating' | 'created') => string): PlanStep[] => {
@@ -514,12 +520,13 @@ export function buildPlans(input: PlanInput): Plans {
         steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
       );
     }
-    out.push(...processSteps(input));
+    out.push(...processSteps(input, seccomp));
     out.push(steps.closeFds(3 + input.preserveFds));
     const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
     out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
     out.push(steps.ready(), steps.waitStart());
     for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'))));
+    if (seccomp && proc.noNewPrivileges) out.push(seccomp);
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;
   };

@@ -42,6 +42,7 @@ export enum ShimOp {
   Setattr = 33,
   Sched = 36,
   IdmapTree = 37,
+  Seccomp = 39,
 }
 
 export enum PivotMode {
@@ -69,7 +70,13 @@ export interface PlanStep {
   what: string;
 }
 
-type Field = { u32: number } | { u64: bigint } | { str: string } | { strv: readonly string[] } | { u32v: readonly number[] };
+type Field =
+  | { u32: number }
+  | { u64: bigint }
+  | { str: string }
+  | { strv: readonly string[] }
+  | { u32v: readonly number[] }
+  | { bytes: Uint8Array };
 
 function encodeFields(fields: readonly Field[]): Buffer {
   const parts: Buffer[] = [];
@@ -94,6 +101,9 @@ function encodeFields(fields: readonly Field[]): Buffer {
     else if ('strv' in f) {
       u32(f.strv.length);
       for (const s of f.strv) str(s);
+    } else if ('bytes' in f) {
+      u32(f.bytes.length);
+      parts.push(Buffer.from(f.bytes));
     } else {
       u32(f.u32v.length);
       for (const v of f.u32v) u32(v);
@@ -185,6 +195,8 @@ export const steps = {
       { u32v: uidMaps },
       { u32v: gidMaps },
     ),
+  seccomp: (flags: number, program: Uint8Array) =>
+    step(ShimOp.Seccomp, `load the seccomp filter (${program.length / 8} instructions)`, { u32: flags }, { bytes: program }),
   readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
 };
 

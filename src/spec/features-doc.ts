@@ -1,7 +1,8 @@
 import { CAPABILITIES } from '../linux/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from '../linux/mount-options.js';
+import { SUPPORTED_ARCHES } from '../seccomp/compile.js';
 import { TSRUN_VERSION } from '../version.js';
-import { namespaceTypes } from './config.js';
+import { namespaceTypes, seccompActions, seccompFlags, seccompOperators } from './config.js';
 import type { Features } from './features.js';
 import { OCI_VERSION_MAX, OCI_VERSION_MIN } from './version.js';
 
@@ -22,7 +23,14 @@ export function featuresDocument(): Features {
       namespaces: [...namespaceTypes],
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: seccompActions.filter((a) => a !== 'SCMP_ACT_NOTIFY'),
+        operators: [...seccompOperators],
+        archs: [...SUPPORTED_ARCHES],
+        knownFlags: [...seccompFlags],
+        supportedFlags: [...seccompFlags],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

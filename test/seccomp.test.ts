@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { actionValue, compileSeccomp, type Seccomp } from '../src/seccomp/compile.js';
+import x86 from '../src/seccomp/tables/x86.json' with { type: 'json' };
+import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
+import { runFilter } from './support/bpf-interp.js';
+
+const X86_64 = 0xc000003e;
+const I386 = 0x40000003;
+const AARCH64 = 0xc00000b7;
+const ALLOW = 0x7fff0000;
+const errno = (n: number) => 0x00050000 | n;
+
+const run = (profile: Seccomp, nr: number, args: bigint[] = [], arch = X86_64) =>
+  runFilter(compileSeccomp(profile).program, { nr, arch, args });
+
+describe('seccomp compiler', () => {
+  it('encodes every action', () => {
+    expect(actionValue('SCMP_ACT_ALLOW', undefined)).toBe(ALLOW);
+    expect(actionValue('SCMP_ACT_ERRNO', undefined)).toBe(errno(1));
+    expect(actionValue('SCMP_ACT_ERRNO', 38)).toBe(errno(38));
+    expect(actionValue('SCMP_ACT_KILL', undefined)).toBe(0);
+    expect(actionValue('SCMP_ACT_KILL_THREAD', undefined)).toBe(0);
+    expect(actionValue('SCMP_ACT_KILL_PROCESS', undefined)).toBe(0x80000000);
+    expect(actionValue('SCMP_ACT_TRAP', undefined)).toBe(0x00030000);
+    expect(actionValue('SCMP_ACT_TRACE', 7)).toBe(0x7ff00007);
+    expect(actionValue('SCMP_ACT_LOG', undefined)).toBe(0x7ffc0000);
+  });
+
+  it('rules by name, the default for the rest; unknown names are skipped', () => {
+    const p: Seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 38,
+      syscalls: [{ names: ['read', 'write', 'no_such_syscall'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    expect(run(p, x86_64.read)).toBe(ALLOW);
+    expect(run(p, x86_64.write)).toBe(ALLOW);
+    expect(run(p, x86_64.openat)).toBe(errno(38));
+  });
+
+  it('architectures: each is checked by its own table; a foreign one gets the default action', () => {
+    const p: Seccomp = {
+      defaultAction: 'SCMP_ACT_KILL_PROCESS',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    expect(run(p, x86_64.getpid)).toBe(ALLOW);
+    expect(run(p, x86.getpid, [], I386)).toBe(ALLOW);
+    expect(run(p, x86_64.getpid, [], I386)).toBe(0x80000000); // 39 is not getpid on i386
+    expect(run(p, 0x40000000 + x86_64.getpid)).toBe(ALLOW); // x32
+    expect(run(p, x86_64.getpid, [], AARCH64)).toBe(0x80000000);
+    const only64: Seccomp = { ...p, architectures: ['SCMP_ARCH_X86_64'] };
+    expect(run(only64, 0x40000000 + x86_64.getpid)).toBe(0x80000000);
+  });
+
+  const cmp = (
+    op: NonNullable<NonNullable<Seccomp['syscalls']>[number]['args']>[number]['op'],
+    value: bigint,
+    valueTwo?: bigint,
+  ): Seccomp => ({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: ['personality'], action: 'SCMP_ACT_ERRNO', errnoRet: 99, args: [{ index: 0, op, value, valueTwo }] }],
+  });
+  const hit = (p: Seccomp, arg: bigint) => run(p, x86_64.personality, [arg]) === errno(99);
+  const edge = [0n, 1n, 0xffffffffn, 0x100000000n, 0x100000001n, 0xfffffffffffffffen, 0xffffffffffffffffn];
+
+  it.each([
+    ['SCMP_CMP_EQ', (a: bigint, v: bigint) => a === v],
+    ['SCMP_CMP_NE', (a: bigint, v: bigint) => a !== v],
+    ['SCMP_CMP_LT', (a: bigint, v: bigint) => a < v],
+    ['SCMP_CMP_LE', (a: bigint, v: bigint) => a <= v],
+    ['SCMP_CMP_GT', (a: bigint, v: bigint) => a > v],
+    ['SCMP_CMP_GE', (a: bigint, v: bigint) => a >= v],
+  ] as const)('%s on 64-bit values, at the 32-bit boundaries', (op, holds) => {
+    for (const v of edge) for (const a of edge) expect(hit(cmp(op, v), a), `${a} ${op} ${v}`).toBe(holds(a, v));
+  });
+
+  it('SCMP_CMP_MASKED_EQ compares (arg & mask) with the datum in both halves', () => {
+    const p = cmp('SCMP_CMP_MASKED_EQ', 0xff000000ffn, 0x1200000034n);
+    expect(hit(p, 0x1200000034n)).toBe(true);
+    expect(hit(p, 0xab12cdef0034n)).toBe(true); // only the masked bits count
+    expect(hit(p, 0xab13cdef0034n)).toBe(false);
+    expect(hit(p, 0x12ffffff34n)).toBe(true);
+    expect(hit(p, 0x1300000034n)).toBe(false);
+  });
+
+  it('several conditions in a rule must all hold; rules for one syscall are tried in order', () => {
+    const p: Seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        {
+          names: ['kill'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 0, op: 'SCMP_CMP_EQ', value: 1 },
+            { index: 1, op: 'SCMP_CMP_EQ', value: 9 },
+          ],
+        },
+        { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 3, args: [{ index: 1, op: 'SCMP_CMP_EQ', value: 15 }] },
+      ],
+    };
+    expect(run(p, x86_64.kill, [1n, 9n])).toBe(ALLOW);
+    expect(run(p, x86_64.kill, [2n, 9n])).toBe(errno(1));
+    expect(run(p, x86_64.kill, [2n, 15n])).toBe(errno(3));
+  });
+
+  it('refuses a condition on a seventh argument, and notify (not yet)', () => {
+    const seventh: Seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, op: 'SCMP_CMP_EQ', value: 0 }] }],
+    };
+    expect(() => compileSeccomp(seventh)).toThrow(/index 6/);
+    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY' })).toThrow(/NOTIFY/);
+  });
+
+  it('maps the flags', () => {
+    expect(
+      compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] }).flags,
+    ).toBe(6);
+  });
+});
