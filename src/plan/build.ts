@@ -520,8 +520,9 @@ export function buildPlans(input: PlanInput): Plans {
         steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
       );
     }
-    out.push(...processSteps(input, seccomp));
+    // Before the seccomp filter, which may not allow close_range.
     out.push(steps.closeFds(3 + input.preserveFds));
+    out.push(...processSteps(input, seccomp));
     const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
     out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
     out.push(steps.ready(), steps.waitStart());
