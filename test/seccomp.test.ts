@@ -118,3 +118,72 @@ describe('seccomp compiler', () => {
     ).toBe(6);
   });
 });
+
+/** The profile's meaning, evaluated directly: the reference the compiled program must agree with. */
+function reference(p: Seccomp, table: Record<string, number>, nr: number, args: bigint[]): number {
+  for (const rule of p.syscalls ?? []) {
+    if (!rule.names.some((n) => table[n] === nr)) continue;
+    const holds = (rule.args ?? []).every((c) => {
+      const a = args[c.index] ?? 0n;
+      const v = BigInt(c.value);
+      switch (c.op) {
+        case 'SCMP_CMP_EQ':
+          return a === v;
+        case 'SCMP_CMP_NE':
+          return a !== v;
+        case 'SCMP_CMP_LT':
+          return a < v;
+        case 'SCMP_CMP_LE':
+          return a <= v;
+        case 'SCMP_CMP_GT':
+          return a > v;
+        case 'SCMP_CMP_GE':
+          return a >= v;
+        case 'SCMP_CMP_MASKED_EQ':
+          return (a & v) === BigInt(c.valueTwo ?? 0);
+      }
+    });
+    if (holds) return actionValue(rule.action, rule.errnoRet);
+  }
+  return actionValue(p.defaultAction, p.defaultErrnoRet);
+}
+
+describe('compiled programs agree with the profile', () => {
+  // A deterministic generator: the same profiles and inputs every run.
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const values = [0n, 1n, 2n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0xffffffff00000000n, 0xffffffffffffffffn];
+  const ops = ['SCMP_CMP_EQ', 'SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_GT', 'SCMP_CMP_GE', 'SCMP_CMP_MASKED_EQ'] as const;
+  const actions = ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_LOG', 'SCMP_ACT_TRAP'] as const;
+  const names = Object.keys(x86_64);
+
+  it('for 40 random profiles × 500 random calls each', () => {
+    for (let profile = 0; profile < 40; profile++) {
+      const p: Seccomp = {
+        defaultAction: actions[rand(actions.length)] ?? 'SCMP_ACT_ALLOW',
+        defaultErrnoRet: rand(100),
+        syscalls: Array.from({ length: 1 + rand(60) }, () => ({
+          names: Array.from({ length: 1 + rand(8) }, () => names[rand(names.length)] ?? 'read'),
+          action: actions[rand(actions.length)] ?? 'SCMP_ACT_ALLOW',
+          errnoRet: rand(100),
+          args: Array.from({ length: rand(3) }, () => ({
+            index: rand(6),
+            op: ops[rand(ops.length)] ?? 'SCMP_CMP_EQ',
+            value: values[rand(values.length)] ?? 0n,
+            valueTwo: values[rand(values.length)] ?? 0n,
+          })),
+        })),
+      };
+      const program = compileSeccomp(p).program;
+      for (let call = 0; call < 500; call++) {
+        const ruled = p.syscalls?.[rand(p.syscalls.length)]?.names[0] ?? 'read';
+        const nr = rand(4) === 0 ? rand(460) : ((x86_64 as Record<string, number>)[ruled] ?? 0);
+        const args = Array.from({ length: 6 }, () => values[rand(values.length)] ?? 0n);
+        expect(runFilter(program, { nr, arch: X86_64, args }), `profile ${profile} nr ${nr}`).toBe(reference(p, x86_64, nr, args));
+      }
+    }
+  });
+});

@@ -128,20 +128,76 @@ function rulesByNumber(seccomp: Seccomp, table: Record<string, number>): Map<num
   return out;
 }
 
-function archSection(a: Assembler, seccomp: Seccomp, table: Record<string, number>, defaultRet: number): void {
-  for (const [nr, rules] of [...rulesByNumber(seccomp, table)].sort((x, y) => x[0] - y[0])) {
-    const next = a.label('nr');
-    a.emit(BPF.JMP_JEQ_K, nr, 0, next);
-    for (const [i, rule] of rules.entries()) {
-      const nextRule = a.label('rule');
-      for (const arg of rule.args ?? []) condition(a, arg, nextRule, `config.json: linux.seccomp.syscalls (${rule.names.join(',')})`);
-      a.emit(BPF.RET_K, actionValue(rule.action, rule.errnoRet));
-      a.here(nextRule);
-      if (i === rules.length - 1) a.emit(BPF.RET_K, defaultRet);
-    }
-    a.here(next);
+/** A run of syscall numbers [lo, hi] that all get the same rules. */
+interface Segment {
+  lo: number;
+  hi: number;
+  rules: Rule[];
+}
+
+/** Consecutive numbers with one unconditional rule and the same action merge into one segment. */
+function segments(byNumber: Map<number, Rule[]>): Segment[] {
+  const out: Segment[] = [];
+  const simple = (rules: Rule[]) => (rules[0]?.args?.length ?? 0) === 0;
+  const sameAction = (a: Rule[], b: Rule[]) =>
+    simple(a) &&
+    simple(b) &&
+    actionValue(a[0]?.action ?? 'SCMP_ACT_ALLOW', a[0]?.errnoRet) === actionValue(b[0]?.action ?? 'SCMP_ACT_ALLOW', b[0]?.errnoRet);
+  for (const [nr, rules] of [...byNumber].sort((x, y) => x[0] - y[0])) {
+    const last = out.at(-1);
+    if (last && last.hi === nr - 1 && sameAction(last.rules, rules)) last.hi = nr;
+    else out.push({ lo: nr, hi: nr, rules });
+  }
+  return out;
+}
+
+/** The rules of one segment, tried in order; the default action when none applies. */
+function segmentBody(a: Assembler, seg: Segment, defaultRet: number): void {
+  for (const rule of seg.rules) {
+    const nextRule = a.label('rule');
+    for (const arg of rule.args ?? []) condition(a, arg, nextRule, `config.json: linux.seccomp.syscalls (${rule.names.join(',')})`);
+    a.emit(BPF.RET_K, actionValue(rule.action, rule.errnoRet));
+    a.here(nextRule);
+    if ((rule.args?.length ?? 0) === 0) return; // nothing after an unconditional rule can apply
   }
   a.emit(BPF.RET_K, defaultRet);
+}
+
+/**
+ * A binary search over the segments (A holds the syscall number): a handful of comparisons for
+ * any syscall instead of one per ruled syscall.
+ */
+function searchTree(a: Assembler, segs: Segment[], defaultRet: number): void {
+  if (segs.length <= 3) {
+    for (const seg of segs) {
+      const next = a.label('seg');
+      const inRange = a.label('in');
+      if (seg.lo === seg.hi) a.emit(BPF.JMP_JEQ_K, seg.lo, inRange, 0);
+      else {
+        const below = a.label('below');
+        a.emit(BPF.JMP_JGE_K, seg.lo, 0, below);
+        a.emit(BPF.JMP_JGT_K, seg.hi, 0, inRange);
+        a.here(below);
+      }
+      // A body with argument checks may be longer than a short jump reaches: step over it with ja.
+      a.jump(next);
+      a.here(inRange);
+      segmentBody(a, seg, defaultRet);
+      a.here(next);
+    }
+    a.emit(BPF.RET_K, defaultRet);
+    return;
+  }
+  const mid = Math.floor(segs.length / 2);
+  const right = a.label('right');
+  a.jumpIf(BPF.JMP_JGE_K, segs[mid]?.lo ?? 0, right);
+  searchTree(a, segs.slice(0, mid), defaultRet);
+  a.here(right);
+  searchTree(a, segs.slice(mid), defaultRet);
+}
+
+function archSection(a: Assembler, seccomp: Seccomp, table: Record<string, number>, defaultRet: number): void {
+  searchTree(a, segments(rulesByNumber(seccomp, table)), defaultRet);
 }
 
 export interface CompiledSeccomp {
