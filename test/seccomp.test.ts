@@ -141,6 +141,8 @@ function reference(p: Seccomp, table: Record<string, number>, nr: number, args: 
           return a >= v;
         case 'SCMP_CMP_MASKED_EQ':
           return (a & v) === BigInt(c.valueTwo ?? 0);
+        default:
+          throw new Error(`unknown operator ${c.op}`);
       }
     });
     if (holds) return actionValue(rule.action, rule.errnoRet);
