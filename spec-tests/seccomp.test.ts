@@ -41,6 +41,16 @@ describe.each(identities)('seccomp in real containers, as %s', (as) => {
     expect(runBundle(bundle(as, ['/probe', 'personality', '0x8'], profile)).stdout.trim()).toBe('EPERM');
   });
 
+  it("tsrun seccomp compile prints the program a bundle's profile compiles to", () => {
+    const b = bundle(as, ['/probe'], dockerLikeProfile());
+    const r = tsrunIn(b, ['seccomp', 'compile', '--bundle', b.dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const [head, ...lines] = r.stdout.trim().split('\n');
+    expect(head).toMatch(/^; (\d+) instructions, flags 0$/);
+    expect(lines).toHaveLength(Number(/; (\d+)/.exec(head ?? '')?.[1]));
+    expect(r.stdout).toContain('ret ERRNO(1)');
+  });
+
   it('a Docker-like default profile: a busy probe runs without spurious denials, loaded before the capabilities drop', () => {
     for (const nnp of [true, false]) {
       const r = JSON.parse(runBundle(bundle(as, ['/probe'], dockerLikeProfile(), nnp)).stdout) as ProbeReport;

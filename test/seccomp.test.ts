@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { actionValue, compileSeccomp, type Seccomp } from '../src/seccomp/compile.js';
+import { disassemble } from '../src/seccomp/disasm.js';
 import x86 from '../src/seccomp/tables/x86.json' with { type: 'json' };
 import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
 import { runFilter } from './support/bpf-interp.js';
@@ -187,5 +188,27 @@ describe('compiled programs agree with the profile', () => {
         expect(runFilter(program, { nr, arch: X86_64, args }), `profile ${profile} nr ${nr}`).toBe(reference(p, x86_64, nr, args));
       }
     }
+  });
+});
+
+describe('the seccomp disassembler', () => {
+  it('names loads, jumps and every return value', () => {
+    const text = disassemble(
+      compileSeccomp({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        defaultErrnoRet: 38,
+        syscalls: [
+          { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+          { names: ['kill'], action: 'SCMP_ACT_KILL_PROCESS', args: [{ index: 1, op: 'SCMP_CMP_MASKED_EQ', value: 0xff, valueTwo: 9 }] },
+        ],
+      }).program,
+    );
+    expect(text).toMatch(/^00: ld \[4\] {2}; arch$/m);
+    expect(text).toContain('ld [0]  ; nr');
+    expect(text).toContain('ld [24]  ; args[1].lo');
+    expect(text).toContain('and 0xff');
+    expect(text).toContain('ret ALLOW');
+    expect(text).toContain('ret KILL_PROCESS');
+    expect(text).toContain('ret ERRNO(38)');
   });
 });

@@ -19,9 +19,8 @@ function loggerFor(program: Command): Logger {
 
 export async function main(rawArgv: readonly string[]): Promise<number> {
   const program = buildProgram(versionText());
-  for (const cmd of [program, ...program.commands]) {
-    cmd.exitOverride().configureOutput({ outputError: () => {} });
-  }
+  const all = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(all)];
+  for (const cmd of all(program)) cmd.exitOverride().configureOutput({ outputError: () => {} });
   const argv = normalizeGoStyleFlags(rawArgv, longFlagNames(program));
   const command = subcommandOf(program, argv);
   const prefix = command ? `${command}: ` : '';

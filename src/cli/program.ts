@@ -252,6 +252,14 @@ export function buildProgram(version: string): Command {
   restore.action(act(later(criu)));
 
   program
+    .command('seccomp')
+    .description('seccomp tools')
+    .command('compile')
+    .addOption(bundle())
+    .description("print the BPF program the bundle's linux.seccomp compiles to")
+    .action(act(async (_ctx, _args, opts) => (await import('./commands/seccomp.js')).printSeccomp(opts.bundle as string)));
+
+  program
     .command('doctor')
     .option('--json', 'print the report as JSON')
     .description('check this host for what tsrun needs, and say how to fix what is missing')
