@@ -145,7 +145,6 @@ function hostMountOf(path: string): { point: string; flags: bigint } {
 }
 
 const hostMountFlags = (path: string) => hostMountOf(path).flags;
-const hostMountPoint = (path: string) => hostMountOf(path).point;
 
 function containerPath(dest: string, where: string): string {
   if (!dest.startsWith('/')) throw new UserError(`config.json: ${where}: "${dest}" is not an absolute path in the container`);
@@ -439,23 +438,14 @@ export function buildPlans(input: PlanInput): Plans {
     const hasMountNs = namespaces.has('mount');
     const propagation = config.linux?.rootfsPropagation;
     if (hasMountNs) {
-      const hostProp = propagation === 'shared' ? MS.SHARED : propagation === 'private' ? MS.PRIVATE : MS.SLAVE;
+      // The host's mounts become slaves in the container's namespace: nothing done here reaches the
+      // host. The configured propagation is given to the container's / after pivot_root.
       out.push(
         steps.mount(
-          { source: '', target: '/', fstype: '', flags: hostProp | MS.REC, data: '', create: CreateMode.None },
+          { source: '', target: '/', fstype: '', flags: MS.SLAVE | MS.REC, data: '', create: CreateMode.None },
           'set the propagation of /',
         ),
       );
-      if (propagation === 'shared') {
-        // pivot_root refuses a shared new root or parent: make both private; / becomes shared again after.
-        const parent = hostMountPoint(input.rootfs);
-        out.push(
-          steps.mount(
-            { source: '', target: parent, fstype: '', flags: MS.PRIVATE, data: '', create: CreateMode.None },
-            `make "${parent}" private`,
-          ),
-        );
-      }
       out.push(steps.rootfs(input.rootfs));
       out.push(
         steps.mount(
@@ -465,14 +455,6 @@ export function buildPlans(input: PlanInput): Plans {
       );
       // Reopen: the root is now the bind mount, which pivot_root needs.
       out.push(steps.rootfs(input.rootfs));
-      if (propagation === 'shared') {
-        out.push(
-          steps.mount(
-            { source: '', target: '/', fstype: '', flags: MS.PRIVATE, data: '', create: CreateMode.None },
-            'make the new root private',
-          ),
-        );
-      }
     } else {
       // No mount namespace of its own: mounts land in the runtime's (delete takes them down), then chroot.
       out.push(steps.rootfs(input.rootfs));
