@@ -229,16 +229,6 @@ describe.each(identities)('config edge cases as %s', (as) => {
     expect(under()).toEqual([]);
   });
 
-  it('resource limits it cannot apply yet are named in a warning, never silently dropped', () => {
-    const b = makeBundle(as, (c) => {
-      withArgs(['/probe', 'exit', '0'])(c);
-      c.linux = { ...c.linux, resources: { pids: { limit: 10 } } };
-    });
-    const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain('tsrun: warning: run: linux.resources not applied (no cgroup support in this build): pids');
-  });
-
   it('rootfsPropagation shared: the new root is a shared mount', () => {
     const r = JSON.parse(
       runBundle(

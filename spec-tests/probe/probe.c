@@ -9,6 +9,8 @@
  *   probe cat PATH           print the file
  *   probe wait-signal        print the first of TERM/INT/USR1 it gets, then exit 0
  *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
+ *   probe fork N             start N children that sleep: print how many forks succeeded
+ *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -252,6 +254,24 @@ int main(int argc, char **argv)
 			printf("%s\n", errname(errno));
 		else
 			printf("%ld\n", r);
+	} else if (!strcmp(cmd, "fork") && argc == 3) {
+		int n = atoi(argv[2]), ok = 0;
+		for (int i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				sleep(5);
+				_exit(0);
+			}
+			if (pid > 0)
+				ok++;
+		}
+		printf("%d\n", ok);
+	} else if (!strcmp(cmd, "alloc") && argc == 3) {
+		size_t size = (size_t)atoi(argv[2]) << 20;
+		char *p = malloc(size);
+		for (size_t i = 0; p && i < size; i += 4096)
+			p[i] = 1;
+		printf("%s\n", p ? "allocated" : "ENOMEM");
 	} else if (!strcmp(cmd, "wait-signal")) {
 		signal(SIGTERM, on_signal);
 		signal(SIGINT, on_signal);

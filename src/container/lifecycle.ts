@@ -4,6 +4,8 @@
  */
 import { chmodSync, closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { constants as osConstants, userInfo } from 'node:os';
+import { cgroupMode } from '../cgroups/detect.js';
+import { CgroupV1, cgroupPath } from '../cgroups/v1.js';
 import { UserError } from '../cli/errors.js';
 import { runHooks } from '../hooks/run.js';
 import { SyscallError } from '../linux/errno.js';
@@ -11,6 +13,7 @@ import { writeIdMaps } from '../linux/idmap.js';
 import * as libc from '../linux/libc.js';
 import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
 import { buildPlans, rootfsPath } from '../plan/build.js';
+import type { Config } from '../spec/config.js';
 import type { State } from '../spec/state.js';
 import { loadBundle } from './bundle.js';
 import { checkContainerId } from './id.js';
@@ -52,6 +55,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   const execFifo = store.execFifo(opts.id);
   const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };
   const hostMounts = !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount');
+  const cgroup = placement(config, opts);
   let pid: number | undefined;
   try {
     return await store.locked(opts.id, async () => {
@@ -65,10 +69,16 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         created: new Date().toISOString(),
         owner: userInfo().username,
         hostMounts,
+        cgroupPath: cgroup?.path,
         poststart: config.hooks?.poststart,
         poststop: config.hooks?.poststop,
       };
       store.save(record);
+      if (cgroup) {
+        cgroup.create();
+        const skipped = cgroup.apply(config.linux?.resources ?? {});
+        if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup v1 driver yet: ${skipped.join(', ')}`);
+      }
       libc.mkfifo(execFifo, 0o622);
       // The container user, whoever it is, must be able to open the FIFO to signal start.
       chmodSync(execFifo, 0o622);
@@ -88,6 +98,8 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         stdio: ['inherit', 'inherit', 'inherit', ...preserved],
         onPid: (reported) => {
           pid = reported;
+          // In its cgroup before it runs anything of the container's (it waits for this plan).
+          cgroup?.addProcess(reported);
           if (plans.newNamespaces.has('user')) writeIdMaps(reported, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
           return plans.container((status) => stateDocument(base, status, reported));
         },
@@ -106,6 +118,12 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   } catch (err) {
     if (pid !== undefined) killQuietly(pid);
     if (hostMounts) unmountUnder(rootfs);
+    if (pid !== undefined) await waitGone(pid, 2_000);
+    try {
+      cgroup?.remove();
+    } catch (cleanupErr) {
+      opts.warn((cleanupErr as Error).message);
+    }
     rmSync(dir, { recursive: true, force: true });
     // A failed create continues the lifecycle at its end (runtime.md): the poststop hooks run.
     if (pid !== undefined) {
@@ -114,6 +132,26 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     if (err instanceof ShimStepError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/**
+ * The cgroup the container goes in: v1 hierarchies as root. Elsewhere (rootless; a cgroup v2 host,
+ * which the v2 driver will serve) the limits are not applied, and a warning says which.
+ */
+function placement(config: Config, opts: CreateOptions): CgroupV1 | undefined {
+  const mode = cgroupMode();
+  if (!opts.rootless && (mode === 'legacy' || mode === 'hybrid')) return new CgroupV1(cgroupPath(config.linux?.cgroupsPath, opts.id));
+  const { devices, ...limits } = config.linux?.resources ?? {};
+  const asked = Object.entries(limits)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  const why = opts.rootless ? 'rootless: no cgroup delegation in this build' : `no cgroup driver for a ${mode} host in this build`;
+  if (asked.length > 0) opts.warn(`linux.resources not applied (${why}): ${asked.join(', ')}`);
+  return undefined;
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<void> {
+  for (let waited = 0; waited < timeoutMs && processStartTime(pid) !== undefined; waited += 5) await sleep(5);
 }
 
 function killQuietly(pid: number): void {
@@ -235,7 +273,7 @@ function signalProcess(pid: number, startTime: number | undefined, signal: numbe
 function signalContainer(record: ContainerRecord, signal: number, all: boolean): boolean {
   if (!all) return signalProcess(record.pid, record.pidStartTime, signal);
   if (processStartTime(record.pid) !== record.pidStartTime) return false;
-  const pids = containerPids(record.pid);
+  const pids = record.cgroupPath ? new CgroupV1(record.cgroupPath).pids() : containerPids(record.pid);
   // The init last: in a pid namespace its death takes the rest with it before they see the signal.
   let any = false;
   for (const p of pids.filter((p) => p !== record.pid)) any = signalProcess(p, undefined, signal) || any;
@@ -286,6 +324,12 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
       if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
     if (record.hostMounts) unmountUnder(record.rootfs);
+    if (record.cgroupPath) {
+      const cgroup = new CgroupV1(record.cgroupPath);
+      // The rest of the container dies with its init, a moment later: the cgroup empties, then goes.
+      for (let waited = 0; waited < 2_000 && cgroup.pids().length > 0; waited += 5) await sleep(5);
+      cgroup.remove();
+    }
     store.remove(id);
     return record;
   });

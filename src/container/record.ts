@@ -20,6 +20,8 @@ export const recordSchema = z.object({
   annotations: z.optional(z.record(z.string(), z.string())),
   /** The container had no mount namespace of its own: its mounts live in the host's, under rootfs, until delete. */
   hostMounts: z.optional(z.boolean()),
+  /** The container's cgroup path in each v1 hierarchy, when tsrun placed it in one. */
+  cgroupPath: z.optional(z.string()),
   /** The hooks that run after create returns: poststart (by start) and poststop (by delete). */
   poststart: z.optional(z.array(hookSchema)),
   poststop: z.optional(z.array(hookSchema)),

@@ -360,7 +360,7 @@ function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep
 }
 
 /** Fields this build cannot apply: asking for them is an error, never silently nothing. */
-function checkSupported(config: Config, warn: (msg: string) => void): void {
+function checkSupported(config: Config): void {
   const unsupported: [string, unknown][] = [
     ['linux.memoryPolicy', config.linux?.memoryPolicy],
     ['linux.intelRdt', config.linux?.intelRdt],
@@ -369,18 +369,11 @@ function checkSupported(config: Config, warn: (msg: string) => void): void {
   for (const [field, value] of unsupported) {
     if (value !== undefined) throw new UserError(`config.json: ${field} is not supported by this build of tsrun`);
   }
-  // Cgroup limits land with their milestone. Engines always send them, so they are not refused;
-  // the warning says plainly that they do not hold.
-  const { devices, ...limits } = config.linux?.resources ?? {};
-  const asked = Object.entries(limits)
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => k);
-  if (asked.length > 0) warn(`linux.resources not applied (no cgroup support in this build): ${asked.join(', ')}`);
 }
 
 export function buildPlans(input: PlanInput): Plans {
   const { config } = input;
-  checkSupported(config, input.warn);
+  checkSupported(config);
   const namespaces = checkNamespaces(config, input.rootless);
   const newNs = new Set([...namespaces].filter(([, path]) => path === undefined).map(([t]) => t));
   const proc = config.process;
@@ -398,7 +391,9 @@ export function buildPlans(input: PlanInput): Plans {
     if (path !== undefined) host.push(steps.setns(path, Number(NAMESPACES[type].flag), `join the ${type} namespace ${path}`));
   }
   let cloneFlags = 0n;
-  for (const t of newNs) if (t !== 'time') cloneFlags |= NAMESPACES[t].flag;
+  // The time and cgroup namespaces are made by the container process itself: time because exec
+  // moves the program into it, cgroup because its root is the cgroup tsrun puts the process in first.
+  for (const t of newNs) if (t !== 'time' && t !== 'cgroup') cloneFlags |= NAMESPACES[t].flag;
   if (config.linux?.timeOffsets && !newNs.has('time')) {
     throw new UserError('config.json: linux.timeOffsets needs a new time namespace (add {"type": "time"})');
   }
@@ -419,6 +414,7 @@ export function buildPlans(input: PlanInput): Plans {
     const out: PlanStep[] = [steps.rootfs('/')];
     // Root inside a new user namespace, so what follows is done with its full rights.
     if (newNs.has('user')) out.push(steps.setIds(0, 0, undefined));
+    if (newNs.has('cgroup')) out.push(steps.unshare(NAMESPACES.cgroup.flag, 'create the cgroup namespace'));
     if (newNs.has('time')) {
       // The time namespace is for the process's children and for what it execs: the user program.
       // Its offsets are set before anything enters it.
