@@ -36,12 +36,12 @@ describe.each(identities)('as %s', (as) => {
     expect(doc.mountOptions).toEqual(expect.arrayContaining(['ro', 'nosuid', 'rbind', 'rprivate', 'strictatime']));
     expect(doc.mountOptions).toEqual(expect.arrayContaining(['rro', 'rnosuid', 'rnoexec']));
     expect(doc.linux.mountExtensions.idmap.enabled).toBe(true);
-    // Not applied yet, so not advertised: tmpcopyup, cgroups.
+    // Not applied yet, so not advertised: tmpcopyup, cgroup v2, systemd cgroups.
     expect(doc.mountOptions).not.toContain('tmpcopyup');
     expect(doc.linux.seccomp.enabled).toBe(true);
     expect(doc.linux.seccomp.archs.sort()).toEqual(['SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64']);
     expect(doc.linux.seccomp.actions).not.toContain('SCMP_ACT_NOTIFY'); // not yet
-    expect(doc.linux.cgroup).toEqual({ v1: false, v2: false, systemd: false, systemdUser: false, rdma: false });
+    expect(doc.linux.cgroup).toEqual({ v1: true, v2: false, systemd: false, systemdUser: false, rdma: false });
   });
 
   it('state of a missing container: exit 1, "does not exist"', () => {

@@ -22,7 +22,7 @@ export function featuresDocument(): Features {
     linux: {
       namespaces: [...namespaceTypes],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: seccompActions.filter((a) => a !== 'SCMP_ACT_NOTIFY'),
