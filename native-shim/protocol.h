@@ -60,7 +60,10 @@ enum shim_op {
 	OP_SETATTR = 33,       /* str path, u64 attr_set, u64 attr_clr, u32 recursive: mount_setattr on the mount at path */
 	OP_SCHED = 36,         /* u32 policy, u32 nice (signed), u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
 	OP_IDMAP_TREE = 37,    /* str source, u32 recursive, u32v uid map triples, u32v gid map triples: an idmapped detached copy, attached by CLONE's parent */
-	OP_SECCOMP = 39,       /* u32 flags, bytes program (struct sock_filter[]): load the filter */
+	OP_SECCOMP = 39,       /* u32 flags, bytes program (struct sock_filter[]), str message: load the filter; with
+	                          SECCOMP_FILTER_FLAG_NEW_LISTENER, send message and the listener fd (SCM_RIGHTS) over
+	                          the socket OP_CONNECT opened, then close both */
+	OP_CONNECT = 40,       /* str path: connect a unix stream socket to path (for OP_SECCOMP's listener) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 };
 

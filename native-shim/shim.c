@@ -31,8 +31,10 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@
 static int sync_fd = -1;
 static int root_fd = -1;
 static int fifo_fd = -1;
+static int agent_fd = -1; /* connected to the seccomp agent's socket */
 static char exec_path[4096];
 static pid_t relay_child;
 /* Detached idmapped mounts made on the host side, attached in the container by index. */
@@ -428,13 +431,58 @@ static int do_idmap_tree(struct cursor *c, struct failure *f)
 	return 0;
 }
 
+static int do_connect(const char *path, struct failure *f)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return fail(f, ENAMETOOLONG, "connect to %s", path);
+	strcpy(addr.sun_path, path);
+	agent_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (agent_fd < 0 || connect(agent_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return fail(f, errno, "connect to %s", path);
+	return 0;
+}
+
+/* Sends message with fd attached (SCM_RIGHTS) in one sendmsg. */
+static int send_fd(int sock, const char *message, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control = { 0 };
+	struct iovec iov = { (void *)message, strlen(message) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	ssize_t n;
+	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -1;
+	/* The rest of a long message, if the first call took only part of it (fds went with the first). */
+	return n == (ssize_t)iov.iov_len ? 0 : transfer_all(sock, (char *)message + n, iov.iov_len - (size_t)n, 1);
+}
+
 static int do_seccomp(struct cursor *c, struct failure *f)
 {
 	uint32_t flags = get_u32(c), len = get_u32(c);
 	if (len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > 0xffff)
 		plan_invalid(c->step, "bad filter length");
 	struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)take(c, len) };
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? fail(f, errno, "load the seccomp filter%s", "") : 0;
+	const char *message = get_str(c);
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (listener < 0)
+		return fail(f, errno, "load the seccomp filter%s", "");
+	if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return 0;
+	int rc = agent_fd < 0 ? (errno = EBADF, -1) : send_fd(agent_fd, message, listener), err = errno;
+	close(listener);
+	close(agent_fd);
+	agent_fd = -1;
+	return rc < 0 ? fail(f, err, "send the seccomp listener to the agent%s", "") : 0;
 }
 
 static int do_setattr(struct cursor *c, struct failure *f)
@@ -705,6 +753,9 @@ static int do_clone(struct cursor *c, struct failure *f)
 		return fail(f, errno, "clone%s", "");
 	if (pid == 0)
 		return 0;
+	/* The agent's socket is the child's to use: the agent reads until it is closed. */
+	if (agent_fd >= 0)
+		close(agent_fd);
 	if (targets[0] != NULL && attach_trees(pid, root, targets, c, f) < 0) {
 		kill(pid, SIGKILL);
 		report(REPORT_STEP_FAILED, c->step, f->err, f->detail);
@@ -786,7 +837,8 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_seccomp(c, f);
 	case OP_IDMAP_TREE:
 		return do_idmap_tree(c, f);
-
+	case OP_CONNECT:
+		return do_connect(get_str(c), f);
 	case OP_SETATTR:
 		return do_setattr(c, f);
 	case OP_NO_NEW_PRIVS:

@@ -1,10 +1,39 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { makeBundle, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { dockerLikeProfile } from './support/docker-like-seccomp.js';
-import { identities } from './support/tsrun.js';
+import { asUser, type Identity, identities, scratchDir } from './support/tsrun.js';
 
 const archs: NonNullable<NonNullable<Config['linux']>['seccomp']>['architectures'] = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The probe's seccomp agent on the host, as the identity: answers every notified call with value. */
+async function startAgent(as: Identity, value: number) {
+  const dir = scratchDir(as);
+  const socket = join(dir, 'agent.sock');
+  const stateFile = join(dir, 'state.json');
+  const argv = [inject('probe'), 'seccomp-agent', socket, stateFile, String(value)];
+  const child = as === 'root' ? spawn(argv[0] as string, argv.slice(1)) : spawn('setpriv', [...asUser(), ...argv]);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(20);
+  expect(existsSync(socket), stderr).toBe(true);
+  return {
+    socket,
+    /** The container process state it received, once it has exited (its filter gone). */
+    async state(): Promise<Record<string, unknown>> {
+      const status = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
+      child.kill('SIGKILL');
+      expect(status, stderr).toBe(0);
+      return JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+    },
+  };
+}
 
 function bundle(as: (typeof identities)[number], args: string[], seccomp: NonNullable<Config['linux']>['seccomp'], nnp = true) {
   return makeBundle(as, (c) => {
@@ -59,5 +88,41 @@ describe.each(identities)('seccomp in real containers, as %s', (as) => {
     }
     expect(runBundle(bundle(as, ['/probe', 'personality', '0x1234'], dockerLikeProfile())).stdout.trim()).toBe('EPERM');
     expect(runBundle(bundle(as, ['/probe', 'personality', '0x8'], dockerLikeProfile())).stdout.trim()).toMatch(/^\d+$/);
+  });
+
+  it('notify: the agent gets the container process state with the listener fd, and answers the notified syscall', async () => {
+    for (const nnp of [true, false]) {
+      const agent = await startAgent(as, 4242);
+      const profile = {
+        defaultAction: 'SCMP_ACT_ALLOW' as const,
+        listenerPath: agent.socket,
+        listenerMetadata: 'from-the-test',
+        syscalls: [{ names: ['personality'], action: 'SCMP_ACT_NOTIFY' as const }],
+      };
+      const b = bundle(as, ['/probe', 'personality', '8'], profile, nnp);
+      const id = uniqueId();
+      // The probe prints what personality(2) returned: the agent's answer, not the kernel's.
+      expect(runBundle(b, id).stdout.trim(), `noNewPrivileges ${nnp}`).toBe('4242');
+      const state = await agent.state();
+      expect(state).toMatchObject({ ociVersion: '1.3.0', fds: ['seccompFd'], metadata: 'from-the-test' });
+      expect(state.state).toMatchObject({ ociVersion: '1.3.0', id, status: 'creating', bundle: b.dir });
+      expect(state.pid).toBeGreaterThan(0);
+      expect((state.state as { pid: number }).pid).toBe(state.pid);
+    }
+  });
+
+  it('notify with no agent at listenerPath: create fails naming the socket, and leaves nothing', () => {
+    const socket = join(scratchDir(as), 'nobody.sock');
+    const b = bundle(as, ['/probe'], {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: socket,
+      syscalls: [{ names: ['personality'], action: 'SCMP_ACT_NOTIFY' }],
+    });
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`connect to the seccomp agent at ${socket}`);
+    expect(r.stderr).toContain('ENOENT');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(b.root) ? readdirSync(b.root) : []).toEqual([]);
   });
 });

@@ -13,6 +13,16 @@ function syscallError(fn: () => unknown): SyscallError {
   throw new Error('expected a SyscallError');
 }
 
+describe('seccomp probes of the running kernel', () => {
+  it('tell known filter flags from unknown ones, and available actions from made-up ones', () => {
+    expect(libc.seccompFlagsKnown(2)).toBe(true); // SECCOMP_FILTER_FLAG_LOG, Linux 4.14
+    expect(libc.seccompFlagsKnown(1 << 20)).toBe(false);
+    expect(libc.seccompActionAvailable(0x7fff0000)).toBe(true); // ALLOW
+    expect(libc.seccompActionAvailable(0x7fc00000)).toBe(true); // USER_NOTIF, Linux 5.0
+    expect(libc.seccompActionAvailable(0x12340000)).toBe(false);
+  });
+});
+
 describe('libc bindings: the error path', () => {
   it('flock on a closed fd throws SyscallError(flock, EBADF)', () => {
     const err = syscallError(() => libc.flock(987654, libc.LOCK_EX));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionValue, compileSeccomp, type Seccomp } from '../src/seccomp/compile.js';
+import { actionValue, archInfo, compileSeccomp, type Seccomp, SUPPORTED_ARCHES } from '../src/seccomp/compile.js';
 import { disassemble } from '../src/seccomp/disasm.js';
 import x86 from '../src/seccomp/tables/x86.json' with { type: 'json' };
 import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
@@ -104,19 +104,122 @@ describe('seccomp compiler', () => {
     expect(run(p, x86_64.kill, [2n, 15n])).toBe(errno(3));
   });
 
-  it('refuses a condition on a seventh argument, and notify (not yet)', () => {
+  it('reads two conditions on one argument as either (runc), on different arguments as both', () => {
+    const p: Seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        {
+          names: ['personality'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 0, op: 'SCMP_CMP_EQ', value: 8 },
+            { index: 0, op: 'SCMP_CMP_EQ', value: 0x20000 },
+          ],
+        },
+      ],
+    };
+    expect(run(p, x86_64.personality, [8n])).toBe(ALLOW);
+    expect(run(p, x86_64.personality, [0x20000n])).toBe(ALLOW);
+    expect(run(p, x86_64.personality, [0n])).toBe(errno(1));
+  });
+
+  it('masks the datum of MASKED_EQ as libseccomp does', () => {
+    const p = cmp('SCMP_CMP_MASKED_EQ', 0xf0n, 0xffn);
+    expect(run(p, x86_64.personality, [0xf3n])).toBe(errno(99));
+    expect(run(p, x86_64.personality, [0x03n])).toBe(ALLOW);
+  });
+
+  it('has a section per architecture: its own numbers, its byte order, its word size', () => {
+    const p = (
+      arch: 'SCMP_ARCH_AARCH64' | 'SCMP_ARCH_S390X' | 'SCMP_ARCH_ARM' | 'SCMP_ARCH_RISCV64' | 'SCMP_ARCH_PPC64LE',
+      name: string,
+    ): Seccomp => ({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: [arch],
+      syscalls: [{ names: [name], action: 'SCMP_ACT_ERRNO', errnoRet: 5, args: [{ index: 1, op: 'SCMP_CMP_EQ', value: 0x100000002n }] }],
+    });
+    for (const [arch, name] of [
+      ['SCMP_ARCH_AARCH64', 'openat'],
+      ['SCMP_ARCH_RISCV64', 'openat'],
+      ['SCMP_ARCH_PPC64LE', 'open'],
+      ['SCMP_ARCH_S390X', 'open'],
+    ] as const) {
+      const info = archInfo(arch);
+      if (!info) throw new Error(arch);
+      const nr = info.table[name] ?? -1;
+      const program = compileSeccomp(p(arch, name)).program;
+      const call = (args: bigint[], audit = info.audit) => runFilter(program, { nr, arch: audit, args }, info.bigEndian);
+      expect(call([0n, 0x100000002n]), arch).toBe(errno(5));
+      expect(call([0n, 0x2n]), arch).toBe(ALLOW); // the high word counts on a 64-bit ABI
+      expect(call([0n, 0x100000002n], X86_64), arch).toBe(ALLOW); // another architecture: default
+    }
+    // arm is a 32-bit ABI: its registers reach the filter zero-extended, only the low word is compared.
+    const arm = archInfo('SCMP_ARCH_ARM');
+    const program = compileSeccomp(p('SCMP_ARCH_ARM', 'open')).program;
+    expect(runFilter(program, { nr: arm?.table.open ?? -1, arch: arm?.audit ?? 0, args: [0n, 2n] })).toBe(errno(5));
+  });
+
+  it('refuses a condition on a seventh argument', () => {
     const seventh: Seccomp = {
       defaultAction: 'SCMP_ACT_ALLOW',
       syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, op: 'SCMP_CMP_EQ', value: 0 }] }],
     };
     expect(() => compileSeccomp(seventh)).toThrow(/index 6/);
-    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY' })).toThrow(/NOTIFY/);
   });
 
-  it('maps the flags', () => {
+  it('notify: a listener is asked for; notify as default, on sendmsg, or without listenerPath is refused', () => {
+    const notify = (extra: Partial<Seccomp>, names = ['getppid']): Seccomp => ({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/run/agent.sock',
+      syscalls: [{ names, action: 'SCMP_ACT_NOTIFY' }],
+      ...extra,
+    });
+    const compiled = compileSeccomp(notify({ flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }));
+    expect(compiled.notifies).toBe(true);
+    expect(compiled.flags).toBe(1 | 8 | 16 | 32); // TSYNC, NEW_LISTENER, TSYNC_ESRCH, WAIT_KILLABLE_RECV
+    expect(runFilter(compiled.program, { nr: x86_64.getppid, arch: X86_64 })).toBe(0x7fc00000);
+    expect(() => compileSeccomp(notify({ defaultAction: 'SCMP_ACT_NOTIFY' }))).toThrow(/cannot be the default action/);
+    expect(() => compileSeccomp(notify({}, ['getppid', 'sendmsg']))).toThrow(/cannot be used for sendmsg/);
+    expect(() => compileSeccomp(notify({ listenerPath: undefined }))).toThrow(/no listenerPath/);
+    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'x' })).toThrow(/without listenerPath/);
+  });
+
+  it('maps the flags; WAIT_KILLABLE_RECV only matters with a listener', () => {
     expect(
-      compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] }).flags,
+      compileSeccomp({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+      }).flags,
     ).toBe(6);
+  });
+});
+
+describe('syscall tables', () => {
+  it('hold every architecture tsrun names, with numbers from their own headers', () => {
+    expect(SUPPORTED_ARCHES.sort()).toEqual(
+      [
+        'SCMP_ARCH_AARCH64',
+        'SCMP_ARCH_ARM',
+        'SCMP_ARCH_PPC64LE',
+        'SCMP_ARCH_RISCV64',
+        'SCMP_ARCH_S390X',
+        'SCMP_ARCH_X32',
+        'SCMP_ARCH_X86',
+        'SCMP_ARCH_X86_64',
+      ].sort(),
+    );
+    // Spot checks against the kernel's syscall tables (arch/*/entry/syscalls, include/uapi/asm-generic/unistd.h).
+    expect(archInfo('SCMP_ARCH_X86_64')?.table.openat).toBe(257);
+    expect(archInfo('SCMP_ARCH_X86')?.table.openat).toBe(295);
+    expect(archInfo('SCMP_ARCH_X32')?.table.openat).toBe(0x40000000 + 257);
+    expect(archInfo('SCMP_ARCH_AARCH64')?.table.openat).toBe(56);
+    expect(archInfo('SCMP_ARCH_RISCV64')?.table.openat).toBe(56);
+    expect(archInfo('SCMP_ARCH_ARM')?.table.openat).toBe(322);
+    expect(archInfo('SCMP_ARCH_ARM')?.table.cacheflush).toBe(0x0f0002);
+    expect(archInfo('SCMP_ARCH_S390X')?.table.openat).toBe(288);
+    expect(archInfo('SCMP_ARCH_PPC64LE')?.table.openat).toBe(286);
+    // The generic table has no open(2): aarch64 programs use openat.
+    expect(archInfo('SCMP_ARCH_AARCH64')?.table.open).toBeUndefined();
   });
 });
 
@@ -124,7 +227,10 @@ describe('seccomp compiler', () => {
 function reference(p: Seccomp, table: Record<string, number>, nr: number, args: bigint[]): number {
   for (const rule of p.syscalls ?? []) {
     if (!rule.names.some((n) => table[n] === nr)) continue;
-    const holds = (rule.args ?? []).every((c) => {
+    const conds = rule.args ?? [];
+    // Conditions all on different arguments must all hold; with an argument named twice, any one (runc's reading).
+    const distinct = new Set(conds.map((c) => c.index)).size === conds.length;
+    const test = (c: (typeof conds)[number]) => {
       const a = args[c.index] ?? 0n;
       const v = BigInt(c.value);
       switch (c.op) {
@@ -141,12 +247,12 @@ function reference(p: Seccomp, table: Record<string, number>, nr: number, args: 
         case 'SCMP_CMP_GE':
           return a >= v;
         case 'SCMP_CMP_MASKED_EQ':
-          return (a & v) === BigInt(c.valueTwo ?? 0);
+          return (a & v) === (BigInt(c.valueTwo ?? 0) & v);
         default:
           throw new Error(`unknown operator ${c.op}`);
       }
-    });
-    if (holds) return actionValue(rule.action, rule.errnoRet);
+    };
+    if (distinct ? conds.every(test) : conds.some(test)) return actionValue(rule.action, rule.errnoRet);
   }
   return actionValue(p.defaultAction, p.defaultErrnoRet);
 }

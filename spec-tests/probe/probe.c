@@ -11,6 +11,10 @@
  *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
  *   probe fork N             start N children that sleep: print how many forks succeeded
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
+ *   probe seccomp-agent SOCKET OUT VALUE
+ *                            (on the host) a seccomp agent: listen on SOCKET, take one container
+ *                            process state and its listener fd, write the state to OUT, then
+ *                            answer every notified syscall with VALUE until the filter is gone
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,12 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -220,6 +229,66 @@ static void on_signal(int sig)
 	got = sig;
 }
 
+/* Receives the container process state (until the runtime closes) and the fd sent with it. */
+static int receive_state(int conn, char *buf, size_t size, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	size_t got = 0;
+	*fd = -1;
+	for (;;) {
+		struct iovec iov = { buf + got, size - 1 - got };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+		ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return 0;
+}
+
+static int seccomp_agent(const char *path, const char *out, long value)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(sock, 1) < 0) {
+		perror("seccomp-agent: listen");
+		return 1;
+	}
+	int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC), listener;
+	static char state[1 << 16];
+	if (conn < 0 || receive_state(conn, state, sizeof(state), &listener) < 0 || listener < 0) {
+		perror("seccomp-agent: receive");
+		return 1;
+	}
+	FILE *f = fopen(out, "w");
+	if (!f || fputs(state, f) < 0 || fclose(f) != 0) {
+		perror("seccomp-agent: write the state");
+		return 1;
+	}
+	for (;;) {
+		struct pollfd p = { listener, POLLIN, 0 };
+		if (poll(&p, 1, -1) < 0 || (p.revents & POLLHUP))
+			return 0;
+		struct seccomp_notif req;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+			continue; /* the caller went away before we took it */
+		struct seccomp_notif_resp resp = { .id = req.id, .val = value, .error = 0, .flags = 0 };
+		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -228,7 +297,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "stat")) {
+	if (!strcmp(cmd, "seccomp-agent") && argc == 5) {
+		return seccomp_agent(argv[2], argv[3], strtol(argv[4], NULL, 0));
+	} else if (!strcmp(cmd, "stat")) {
 		stat_paths(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "exit") && argc == 3) {
 		return atoi(argv[2]);

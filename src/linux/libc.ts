@@ -12,6 +12,10 @@ const LIBC = 'libc';
 const SYS_pidfd_open = 434;
 const SYS_openat2 = 437;
 const SYS_pidfd_send_signal = 424;
+const SYS_seccomp = 317;
+const SECCOMP_SET_MODE_FILTER = 1;
+const SECCOMP_GET_ACTION_AVAIL = 2;
+const EFAULT = 14;
 
 const AT_FDCWD = -100;
 
@@ -56,6 +60,14 @@ function callInt(funcName: string, paramsType: FieldType[], paramsValue: unknown
   }) as Outcome;
   if (out.value === -1) throw new SyscallError(callName, out.errnoCode, context);
   return out.value;
+}
+
+/** A Buffer argument passed by pointer. */
+function bytesType(length: number): FieldType {
+  const { DataType, FFITypeTag } = lib();
+  // The native binding has FFITypeTag.Array; ffi-rs's type declarations leave it out.
+  const arrayTag = (FFITypeTag as unknown as { Array: number }).Array;
+  return { ffiTypeTag: arrayTag, type: DataType.U8Array, length };
 }
 
 /** Calls syscall(2) with integer arguments; returns the kernel's result. */
@@ -115,16 +127,50 @@ export function pidfdOpen(pid: number): number {
   return rawSyscall('pidfd_open', SYS_pidfd_open, [pid, 0]);
 }
 
+/**
+ * Whether the running kernel knows these SECCOMP_FILTER_FLAG_* bits. seccomp(2) checks the flags
+ * before it reads the program: with no program it fails with EFAULT when it knows them, EINVAL
+ * when not. Nothing is loaded either way.
+ */
+export function seccompFlagsKnown(flags: number): boolean {
+  try {
+    rawSyscall('seccomp', SYS_seccomp, [SECCOMP_SET_MODE_FILTER, flags, 0]);
+  } catch (err) {
+    if (err instanceof SyscallError && err.errno === EFAULT) return true;
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
+  return true;
+}
+
+/** Whether the running kernel has this SECCOMP_RET_* action (SECCOMP_GET_ACTION_AVAIL). */
+export function seccompActionAvailable(action: number): boolean {
+  const { DataType } = lib();
+  const value = Buffer.alloc(4);
+  value.writeUInt32LE(action >>> 0);
+  try {
+    callInt(
+      'syscall',
+      [DataType.I64, DataType.I64, DataType.I64, bytesType(value.length)],
+      [SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, value],
+      undefined,
+      'seccomp',
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
+}
+
 /** openat2(AT_FDCWD, path, {flags: O_RDONLY, mode: 0, resolve}) → fd. */
 export function openat2(path: string, resolve: bigint): number {
-  const { DataType, FFITypeTag } = lib();
-  // The native binding has FFITypeTag.Array; ffi-rs's type declarations leave it out.
-  const arrayTag = (FFITypeTag as unknown as { Array: number }).Array;
+  const { DataType } = lib();
   const how = Buffer.alloc(24);
   how.writeBigUInt64LE(resolve, 16);
   return callInt(
     'syscall',
-    [DataType.I64, DataType.I32, DataType.String, { ffiTypeTag: arrayTag, type: DataType.U8Array, length: how.length }, DataType.I64],
+    [DataType.I64, DataType.I32, DataType.String, bytesType(how.length), DataType.I64],
     [SYS_openat2, AT_FDCWD, path, how, how.length],
     `"${path}"`,
     'openat2',

@@ -11,6 +11,7 @@ import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
 import { compileSeccomp } from '../seccomp/compile.js';
+import { checkKernelSupport } from '../seccomp/kernel.js';
 import type { Config, Hook, Mount, NamespaceType } from '../spec/config.js';
 import { CreateMode, ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
 
@@ -399,17 +400,29 @@ export function buildPlans(input: PlanInput): Plans {
   }
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
+  const seccompConfig = config.linux?.seccomp;
+  const compiled = seccompConfig ? compileSeccomp(seccompConfig) : undefined;
+  if (seccompConfig) checkKernelSupport(seccompConfig);
+  if (compiled?.notifies) {
+    // The agent's socket is a host path (relative ones are in the bundle, as runc reads them).
+    const listener = resolve(input.bundleDir, seccompConfig?.listenerPath ?? '');
+    host.push(steps.connect(listener, `connect to the seccomp agent at ${listener}`));
+  }
   if (trees.size > 0 && !namespaces.has('mount'))
     throw new UserError("config.json: idmapped mounts need a mount namespace of the container's own");
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit, input.rootfs, [...trees.values()]), steps.nextPlan());
 
   const hooks = config.hooks ?? {};
-  const seccompConfig = config.linux?.seccomp;
-  const compiled = seccompConfig ? compileSeccomp(seccompConfig) : undefined;
-  const seccomp = compiled ? steps.seccomp(compiled.flags, compiled.program) : undefined;
   const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
 
   const container = (hookState: (status: 'creating' | 'created') => string): PlanStep[] => {
+    const seccomp = compiled
+      ? steps.seccomp(
+          compiled.flags,
+          compiled.program,
+          compiled.notifies ? processState(hookState('creating'), seccompConfig?.listenerMetadata) : '',
+        )
+      : undefined;
     // Paths are resolved in this root: the host's until the container's root filesystem is set.
     const out: PlanStep[] = [steps.rootfs('/')];
     // Root inside a new user namespace, so what follows is done with its full rights.
@@ -503,13 +516,29 @@ export function buildPlans(input: PlanInput): Plans {
     out.push(...processSteps(input, seccomp));
     const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
     out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
+    // A listener goes to the agent during create (runtime.md's "creating"), so its filter is loaded
+    // before ready; without one, as late as possible.
+    const lateSeccomp = seccomp && proc.noNewPrivileges ? seccomp : undefined;
+    if (lateSeccomp && compiled?.notifies) out.push(lateSeccomp);
     out.push(steps.ready(), steps.waitStart());
     for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'))));
-    if (seccomp && proc.noNewPrivileges) out.push(seccomp);
+    if (lateSeccomp && !compiled?.notifies) out.push(lateSeccomp);
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;
   };
   return { host, container, newNamespaces: newNs };
+}
+
+/** The container process state (config-linux.md) that goes to a seccomp agent with the listener fd. */
+function processState(stateJson: string, metadata: string | undefined): string {
+  const state = JSON.parse(stateJson) as { ociVersion: string; pid: number };
+  return JSON.stringify({
+    ociVersion: state.ociVersion,
+    fds: ['seccompFd'],
+    pid: state.pid,
+    ...(metadata === undefined ? {} : { metadata }),
+    state,
+  });
 }
 
 /** The root filesystem's absolute path (root.path is relative to the bundle unless absolute). */

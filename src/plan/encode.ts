@@ -43,6 +43,7 @@ export enum ShimOp {
   Sched = 36,
   IdmapTree = 37,
   Seccomp = 39,
+  Connect = 40,
 }
 
 export enum PivotMode {
@@ -195,8 +196,16 @@ export const steps = {
       { u32v: uidMaps },
       { u32v: gidMaps },
     ),
-  seccomp: (flags: number, program: Uint8Array) =>
-    step(ShimOp.Seccomp, `load the seccomp filter (${program.length / 8} instructions)`, { u32: flags }, { bytes: program }),
+  /** message: the container process state sent with the listener fd when the filter has one ('' when not). */
+  seccomp: (flags: number, program: Uint8Array, message: string) =>
+    step(
+      ShimOp.Seccomp,
+      `load the seccomp filter (${program.length / 8} instructions)`,
+      { u32: flags },
+      { bytes: program },
+      { str: message },
+    ),
+  connect: (path: string, why: string) => step(ShimOp.Connect, why, { str: path }),
   readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
 };
 

@@ -4,8 +4,13 @@
  * rule's argument conditions compared as 64-bit values split into two 32-bit words.
  */
 import { UserError } from '../cli/errors.js';
-import type { Config, seccompArchs } from '../spec/config.js';
+import type { Config, seccompArchs, seccompFlags } from '../spec/config.js';
 import { Assembler, BPF, type Label } from './bpf.js';
+import aarch64Table from './tables/aarch64.json' with { type: 'json' };
+import armTable from './tables/arm.json' with { type: 'json' };
+import ppc64leTable from './tables/ppc64le.json' with { type: 'json' };
+import riscv64Table from './tables/riscv64.json' with { type: 'json' };
+import s390xTable from './tables/s390x.json' with { type: 'json' };
 import x32Table from './tables/x32.json' with { type: 'json' };
 import x86Table from './tables/x86.json' with { type: 'json' };
 import x86_64Table from './tables/x86_64.json' with { type: 'json' };
@@ -16,24 +21,47 @@ type Rule = NonNullable<Seccomp['syscalls']>[number];
 type Arg = NonNullable<Rule['args']>[number];
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
-const AUDIT_ARCH_I386 = 0x40000003;
 const X32_SYSCALL_BIT = 0x40000000;
 const EPERM = 1;
 
-/** The architectures this build has tables for, and how the kernel names them. */
-const ARCHES: Record<string, { audit: number; table: Record<string, number>; x32?: boolean }> = {
-  SCMP_ARCH_X86_64: { audit: AUDIT_ARCH_X86_64, table: x86_64Table },
-  SCMP_ARCH_X32: { audit: AUDIT_ARCH_X86_64, table: x32Table, x32: true },
-  SCMP_ARCH_X86: { audit: AUDIT_ARCH_I386, table: x86Table },
+/**
+ * An architecture as the filter sees it: the AUDIT_ARCH_* value in seccomp_data.arch, its syscall
+ * numbers, and how an argument's 64 bits lie in memory. Like libseccomp, 32-bit ABIs (x32
+ * included) compare the low word only: the kernel zero-extends their registers.
+ */
+interface ArchInfo {
+  audit: number;
+  table: Record<string, number>;
+  bits: 32 | 64;
+  bigEndian: boolean;
+}
+
+const ARCHES: Record<string, ArchInfo> = {
+  SCMP_ARCH_X86_64: { audit: AUDIT_ARCH_X86_64, table: x86_64Table, bits: 64, bigEndian: false },
+  SCMP_ARCH_X32: { audit: AUDIT_ARCH_X86_64, table: x32Table, bits: 32, bigEndian: false },
+  SCMP_ARCH_X86: { audit: 0x40000003, table: x86Table, bits: 32, bigEndian: false },
+  SCMP_ARCH_AARCH64: { audit: 0xc00000b7, table: aarch64Table, bits: 64, bigEndian: false },
+  SCMP_ARCH_ARM: { audit: 0x40000028, table: armTable, bits: 32, bigEndian: false },
+  SCMP_ARCH_RISCV64: { audit: 0xc00000f3, table: riscv64Table, bits: 64, bigEndian: false },
+  SCMP_ARCH_S390X: { audit: 0x80000016, table: s390xTable, bits: 64, bigEndian: true },
+  SCMP_ARCH_PPC64LE: { audit: 0xc0000015, table: ppc64leTable, bits: 64, bigEndian: false },
 };
 export const SUPPORTED_ARCHES = Object.keys(ARCHES) as (typeof seccompArchs)[number][];
 
-export const FLAG_BITS: Record<string, number> = {
+/** The AUDIT_ARCH_* value and ABI facts of an architecture this build knows (tests use it too). */
+export function archInfo(arch: string): ArchInfo | undefined {
+  return ARCHES[arch];
+}
+
+export const FLAG_BITS: Record<(typeof seccompFlags)[number], number> = {
   SECCOMP_FILTER_FLAG_TSYNC: 1,
   SECCOMP_FILTER_FLAG_LOG: 2,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
+/** Flags tsrun adds itself when the profile notifies: the listener fd, and TSYNC's companion. */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
 
 /** The SECCOMP_RET_* value of an action. */
 export function actionValue(action: Action, errnoRet: number | undefined): number {
@@ -55,7 +83,7 @@ export function actionValue(action: Action, errnoRet: number | undefined): numbe
     case 'SCMP_ACT_ALLOW':
       return 0x7fff0000;
     case 'SCMP_ACT_NOTIFY':
-      throw new UserError('config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported by this build of tsrun yet');
+      return 0x7fc00000;
   }
 }
 
@@ -63,49 +91,66 @@ const u64 = (v: number | bigint) => BigInt.asUintN(64, BigInt(v));
 const hi = (v: bigint) => Number(v >> 32n);
 const lo = (v: bigint) => Number(v & 0xffffffffn);
 
-/** Emits the test of one argument condition: falls through when it holds, jumps to fail when not. */
-function condition(a: Assembler, arg: Arg, fail: Label, where: string): void {
+/**
+ * Emits the test of one argument condition: falls through when it holds, jumps to fail when not.
+ * A 64-bit value is compared high word first; the low word decides only when the high words are
+ * equal. 32-bit ABIs compare the low word alone.
+ */
+function condition(a: Assembler, arg: Arg, fail: Label, where: string, arch: ArchInfo): void {
   if (arg.index > 5) throw new UserError(`${where}: args index ${arg.index} is beyond the 6 syscall arguments`);
   const off = 16 + 8 * arg.index;
+  const [hiOff, loOff] = arch.bigEndian ? [off, off + 4] : [off + 4, off];
+  const wide = arch.bits === 64;
   const v = u64(arg.value);
   const pass = a.label('pass');
-  const ldHi = () => a.emit(BPF.LD_W_ABS, off + 4);
-  const ldLo = () => a.emit(BPF.LD_W_ABS, off);
+  const ldHi = () => a.emit(BPF.LD_W_ABS, hiOff);
+  const ldLo = () => a.emit(BPF.LD_W_ABS, loOff);
   switch (arg.op) {
     case 'SCMP_CMP_EQ':
-      ldHi();
-      a.emit(BPF.JMP_JEQ_K, hi(v), 0, fail);
+      if (wide) {
+        ldHi();
+        a.emit(BPF.JMP_JEQ_K, hi(v), 0, fail);
+      }
       ldLo();
       a.emit(BPF.JMP_JEQ_K, lo(v), pass, fail);
       break;
     case 'SCMP_CMP_NE':
-      ldHi();
-      a.emit(BPF.JMP_JEQ_K, hi(v), 0, pass);
+      if (wide) {
+        ldHi();
+        a.emit(BPF.JMP_JEQ_K, hi(v), 0, pass);
+      }
       ldLo();
       a.emit(BPF.JMP_JEQ_K, lo(v), fail, pass);
       break;
     case 'SCMP_CMP_GT':
     case 'SCMP_CMP_GE':
-      ldHi();
-      a.emit(BPF.JMP_JGT_K, hi(v), pass, 0);
-      a.emit(BPF.JMP_JEQ_K, hi(v), 0, fail);
+      if (wide) {
+        ldHi();
+        a.emit(BPF.JMP_JGT_K, hi(v), pass, 0);
+        a.emit(BPF.JMP_JEQ_K, hi(v), 0, fail);
+      }
       ldLo();
       a.emit(arg.op === 'SCMP_CMP_GT' ? BPF.JMP_JGT_K : BPF.JMP_JGE_K, lo(v), pass, fail);
       break;
     case 'SCMP_CMP_LT':
     case 'SCMP_CMP_LE':
-      ldHi();
-      a.emit(BPF.JMP_JGT_K, hi(v), fail, 0);
-      a.emit(BPF.JMP_JEQ_K, hi(v), 0, pass);
+      if (wide) {
+        ldHi();
+        a.emit(BPF.JMP_JGT_K, hi(v), fail, 0);
+        a.emit(BPF.JMP_JEQ_K, hi(v), 0, pass);
+      }
       ldLo();
       // arg < v  ⇔ !(arg ≥ v);  arg ≤ v  ⇔ !(arg > v)
       a.emit(arg.op === 'SCMP_CMP_LT' ? BPF.JMP_JGE_K : BPF.JMP_JGT_K, lo(v), fail, pass);
       break;
     case 'SCMP_CMP_MASKED_EQ': {
-      const datum = u64(arg.valueTwo ?? 0);
-      ldHi();
-      a.emit(BPF.ALU_AND_K, hi(v));
-      a.emit(BPF.JMP_JEQ_K, hi(datum), 0, fail);
+      // (arg & value) == valueTwo, with valueTwo masked too, as libseccomp reads it.
+      const datum = u64(arg.valueTwo ?? 0) & v;
+      if (wide) {
+        ldHi();
+        a.emit(BPF.ALU_AND_K, hi(v));
+        a.emit(BPF.JMP_JEQ_K, hi(datum), 0, fail);
+      }
       ldLo();
       a.emit(BPF.ALU_AND_K, lo(v));
       a.emit(BPF.JMP_JEQ_K, lo(datum), pass, fail);
@@ -115,10 +160,20 @@ function condition(a: Assembler, arg: Arg, fail: Label, where: string): void {
   a.here(pass);
 }
 
+/**
+ * A rule whose conditions name one argument more than once is read as runc reads it (and so as
+ * engines expect): each condition becomes a rule of its own, any of which may match.
+ */
+function expand(rule: Rule): Rule[] {
+  const args = rule.args ?? [];
+  const indexes = new Set(args.map((arg) => arg.index));
+  return indexes.size === args.length ? [rule] : args.map((arg) => ({ ...rule, args: [arg] }));
+}
+
 /** The rules of one architecture, by syscall number, in profile order. */
 function rulesByNumber(seccomp: Seccomp, table: Record<string, number>): Map<number, Rule[]> {
   const out = new Map<number, Rule[]>();
-  for (const rule of seccomp.syscalls ?? []) {
+  for (const rule of (seccomp.syscalls ?? []).flatMap(expand)) {
     for (const name of rule.names) {
       const nr = table[name];
       if (nr === undefined) continue; // unknown on this architecture: skipped, as engines expect
@@ -152,10 +207,10 @@ function segments(byNumber: Map<number, Rule[]>): Segment[] {
 }
 
 /** The rules of one segment, tried in order; the default action when none applies. */
-function segmentBody(a: Assembler, seg: Segment, defaultRet: number): void {
+function segmentBody(a: Assembler, seg: Segment, defaultRet: number, arch: ArchInfo): void {
   for (const rule of seg.rules) {
     const nextRule = a.label('rule');
-    for (const arg of rule.args ?? []) condition(a, arg, nextRule, `config.json: linux.seccomp.syscalls (${rule.names.join(',')})`);
+    for (const arg of rule.args ?? []) condition(a, arg, nextRule, `config.json: linux.seccomp.syscalls (${rule.names.join(',')})`, arch);
     a.emit(BPF.RET_K, actionValue(rule.action, rule.errnoRet));
     a.here(nextRule);
     if ((rule.args?.length ?? 0) === 0) return; // nothing after an unconditional rule can apply
@@ -167,7 +222,7 @@ function segmentBody(a: Assembler, seg: Segment, defaultRet: number): void {
  * A binary search over the segments (A holds the syscall number): a handful of comparisons for
  * any syscall instead of one per ruled syscall.
  */
-function searchTree(a: Assembler, segs: Segment[], defaultRet: number): void {
+function searchTree(a: Assembler, segs: Segment[], defaultRet: number, arch: ArchInfo): void {
   if (segs.length <= 3) {
     for (const seg of segs) {
       const next = a.label('seg');
@@ -182,7 +237,7 @@ function searchTree(a: Assembler, segs: Segment[], defaultRet: number): void {
       // A body with argument checks may be longer than a short jump reaches: step over it with ja.
       a.jump(next);
       a.here(inRange);
-      segmentBody(a, seg, defaultRet);
+      segmentBody(a, seg, defaultRet, arch);
       a.here(next);
     }
     a.emit(BPF.RET_K, defaultRet);
@@ -191,58 +246,87 @@ function searchTree(a: Assembler, segs: Segment[], defaultRet: number): void {
   const mid = Math.floor(segs.length / 2);
   const right = a.label('right');
   a.jumpIf(BPF.JMP_JGE_K, segs[mid]?.lo ?? 0, right);
-  searchTree(a, segs.slice(0, mid), defaultRet);
+  searchTree(a, segs.slice(0, mid), defaultRet, arch);
   a.here(right);
-  searchTree(a, segs.slice(mid), defaultRet);
+  searchTree(a, segs.slice(mid), defaultRet, arch);
 }
 
-function archSection(a: Assembler, seccomp: Seccomp, table: Record<string, number>, defaultRet: number): void {
-  searchTree(a, segments(rulesByNumber(seccomp, table)), defaultRet);
+/** The code for one architecture, entered with A holding the syscall number. */
+function archSection(a: Assembler, seccomp: Seccomp, arch: ArchInfo | undefined, defaultRet: number): void {
+  if (arch) searchTree(a, segments(rulesByNumber(seccomp, arch.table)), defaultRet, arch);
+  else a.emit(BPF.RET_K, defaultRet);
 }
 
 export interface CompiledSeccomp {
   program: Buffer;
+  /** The SECCOMP_FILTER_FLAG_* bits to load it with (NEW_LISTENER when it notifies). */
   flags: number;
+  /** Whether some rule notifies: the listener fd then goes to listenerPath. */
+  notifies: boolean;
+}
+
+/** Syscalls tsrun makes after loading the filter to hand the listener over: notifying them would hang. */
+const NEEDED_FOR_HANDOVER = ['sendmsg'];
+
+function checkNotify(seccomp: Seccomp): boolean {
+  if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY')
+    throw new UserError(
+      'config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (tsrun itself needs syscalls after loading the filter); notify on chosen syscalls instead',
+    );
+  const notifying = (seccomp.syscalls ?? []).filter((rule) => rule.action === 'SCMP_ACT_NOTIFY');
+  for (const rule of notifying) {
+    const bad = rule.names.find((name) => NEEDED_FOR_HANDOVER.includes(name));
+    if (bad)
+      throw new UserError(
+        `config.json: linux.seccomp: SCMP_ACT_NOTIFY cannot be used for ${bad}: tsrun hands the listener fd to the agent with it`,
+      );
+  }
+  if (notifying.length > 0 && !seccomp.listenerPath)
+    throw new UserError("config.json: linux.seccomp uses SCMP_ACT_NOTIFY but sets no listenerPath (the agent's unix socket)");
+  if (seccomp.listenerMetadata !== undefined && !seccomp.listenerPath)
+    throw new UserError('config.json: linux.seccomp.listenerMetadata is set without listenerPath');
+  return notifying.length > 0;
 }
 
 /**
  * The filter: check the architecture (a foreign one gets the default action), load the syscall
- * number, then per architecture compare it against each ruled syscall in turn.
+ * number, then per architecture search the ruled syscalls.
  */
 export function compileSeccomp(seccomp: Seccomp): CompiledSeccomp {
+  const notifies = checkNotify(seccomp);
   const defaultRet = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet);
   const listed = seccomp.architectures?.length ? seccomp.architectures : ['SCMP_ARCH_X86_64'];
-  const arches = listed.filter((arch) => ARCHES[arch]);
-  const a = new Assembler();
-  const sections = new Map<number, Label>();
-  a.emit(BPF.LD_W_ABS, 4); // seccomp_data.arch
-  for (const arch of arches) {
+  const known = (arch: string) => ARCHES[arch] !== undefined;
+  const byAudit = new Map<number, string[]>();
+  for (const arch of listed.filter(known)) {
     const audit = ARCHES[arch]?.audit ?? 0;
-    if (!sections.has(audit)) {
-      const label = a.label(arch);
-      sections.set(audit, label);
-      a.jumpIf(BPF.JMP_JEQ_K, audit, label);
-    }
+    byAudit.set(audit, [...new Set([...(byAudit.get(audit) ?? []), arch])]);
   }
+  const a = new Assembler();
+  a.emit(BPF.LD_W_ABS, 4); // seccomp_data.arch
+  const sections = [...byAudit].map(([audit, arches]) => {
+    const label = a.label(arches[0]);
+    a.jumpIf(BPF.JMP_JEQ_K, audit, label);
+    return { label, arches };
+  });
   a.emit(BPF.RET_K, defaultRet);
-  const has = (arch: string) => arches.includes(arch);
-  if (sections.has(AUDIT_ARCH_X86_64)) {
-    a.here(sections.get(AUDIT_ARCH_X86_64) as Label);
+  for (const { label, arches } of sections) {
+    a.here(label);
     a.emit(BPF.LD_W_ABS, 0); // seccomp_data.nr
-    // x32 and x86_64 share the architecture value: the x32 bit in the number tells them apart.
-    const x32 = a.label('x32');
-    a.jumpIf(BPF.JMP_JGE_K, X32_SYSCALL_BIT, x32);
-    if (has('SCMP_ARCH_X86_64')) archSection(a, seccomp, x86_64Table, defaultRet);
-    else a.emit(BPF.RET_K, defaultRet);
-    a.here(x32);
-    if (has('SCMP_ARCH_X32')) archSection(a, seccomp, x32Table, defaultRet);
-    else a.emit(BPF.RET_K, defaultRet);
+    if (arches[0] === 'SCMP_ARCH_X86_64' || arches[0] === 'SCMP_ARCH_X32') {
+      // x32 and x86_64 share the architecture value: the x32 bit in the number tells them apart.
+      const x32 = a.label('x32');
+      a.jumpIf(BPF.JMP_JGE_K, X32_SYSCALL_BIT, x32);
+      archSection(a, seccomp, arches.includes('SCMP_ARCH_X86_64') ? ARCHES.SCMP_ARCH_X86_64 : undefined, defaultRet);
+      a.here(x32);
+      archSection(a, seccomp, arches.includes('SCMP_ARCH_X32') ? ARCHES.SCMP_ARCH_X32 : undefined, defaultRet);
+    } else archSection(a, seccomp, ARCHES[arches[0] ?? ''], defaultRet);
   }
-  if (sections.has(AUDIT_ARCH_I386)) {
-    a.here(sections.get(AUDIT_ARCH_I386) as Label);
-    a.emit(BPF.LD_W_ABS, 0);
-    archSection(a, seccomp, x86Table, defaultRet);
-  }
-  const flags = (seccomp.flags ?? []).reduce((f, name) => f | (FLAG_BITS[name] ?? 0), 0);
-  return { program: a.assemble(), flags };
+  let flags = (seccomp.flags ?? []).reduce((f, name) => f | FLAG_BITS[name], 0);
+  if (notifies) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    // The kernel refuses TSYNC with a listener unless told to report a thread it cannot sync as ESRCH.
+    if (flags & FLAG_BITS.SECCOMP_FILTER_FLAG_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  } else flags &= ~FLAG_BITS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; // it only concerns a listener
+  return { program: a.assemble(), flags, notifies };
 }

@@ -1,6 +1,7 @@
 import { CAPABILITIES } from '../linux/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from '../linux/mount-options.js';
 import { SUPPORTED_ARCHES } from '../seccomp/compile.js';
+import { kernelHasAction, kernelKnowsFlag } from '../seccomp/kernel.js';
 import { TSRUN_VERSION } from '../version.js';
 import { namespaceTypes, seccompActions, seccompFlags, seccompOperators } from './config.js';
 import type { Features } from './features.js';
@@ -25,11 +26,11 @@ export function featuresDocument(): Features {
       cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
-        actions: seccompActions.filter((a) => a !== 'SCMP_ACT_NOTIFY'),
+        actions: seccompActions.filter(kernelHasAction),
         operators: [...seccompOperators],
         archs: [...SUPPORTED_ARCHES],
         knownFlags: [...seccompFlags],
-        supportedFlags: [...seccompFlags],
+        supportedFlags: seccompFlags.filter(kernelKnowsFlag),
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },
