@@ -1,13 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupMode } from '../src/cgroups/detect.js';
 import type { Config } from '../src/spec/config.js';
-import { makeBundle, runBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { makeBundle, runBundle, spawnTsrun, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { tsrun } from './support/tsrun.js';
 
 const limited = (path: string, resources: NonNullable<Config['linux']>['resources'], args: string[]) => (c: Config) => {
   c.process = { ...c.process, cwd: '/', args };
   c.linux = { ...c.linux, cgroupsPath: path, resources };
+  c.root = { path: 'rootfs', readonly: false };
 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The count a `probe count /count` container has reached (0 before it starts writing). */
+const count = (b: TestBundle) => {
+  const text = existsSync(join(b.dir, 'rootfs', 'count')) ? readFileSync(join(b.dir, 'rootfs', 'count'), 'utf8') : '';
+  return Number(text.trim() || 0);
+};
+
+async function counting(b: TestBundle): Promise<void> {
+  for (let i = 0; i < 200 && count(b) === 0; i++) await sleep(10);
+  expect(count(b)).toBeGreaterThan(0);
+}
+
+const state = (b: TestBundle, id: string) => JSON.parse(tsrunIn(b, ['state', id]).stdout) as { status: string; pid: number };
 
 describe('cgroups v1, as root', () => {
   it('this host has v1 controllers (the v1 driver is what these tests exercise)', () => {
@@ -56,10 +73,120 @@ describe('cgroups v1, as root', () => {
     expect(existsSync(`/sys/fs/cgroup/cpuset${path}`)).toBe(false);
   });
 
-  it('rootless: limits are not applied, and a warning says so', () => {
-    const b = makeBundle('rootless', limited('/x', { pids: { limit: 5 } }, ['/probe', 'exit', '0']));
-    const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+  it('pause freezes the container (no progress, status paused), resume thaws it; ps lists its processes', async () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = makeBundle('root', limited(path, {}, ['/probe', 'count', '/count']));
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    await counting(b);
+    expect(tsrunIn(b, ['pause', id]).code).toBe(0);
+    expect(state(b, id).status).toBe('paused');
+    expect(readFileSync(`/sys/fs/cgroup/freezer${path}/freezer.state`, 'utf8').trim()).toBe('FROZEN');
+    const frozenAt = count(b);
+    await sleep(300);
+    expect(count(b)).toBe(frozenAt);
+    const { pid } = state(b, id);
+    expect(JSON.parse(tsrunIn(b, ['ps', '--format', 'json', id]).stdout)).toEqual([pid]);
+    const table = tsrunIn(b, ['ps', id, '-o', 'pid,comm']).stdout.trim().split('\n');
+    expect(table).toHaveLength(2);
+    expect(table[0]?.trim().split(/\s+/)).toEqual(['PID', 'COMMAND']);
+    expect(table[1]?.trim().split(/\s+/)).toEqual([String(pid), 'probe']);
+    expect(tsrunIn(b, ['pause', id]).stderr).toContain('container not running');
+    expect(tsrunIn(b, ['resume', id]).code).toBe(0);
+    expect(state(b, id).status).toBe('running');
+    await sleep(100);
+    expect(count(b)).toBeGreaterThan(frozenAt);
+    expect(tsrunIn(b, ['resume', id]).stderr).toContain('container not paused');
+    // A paused container can still be deleted by force: it is thawed so the SIGKILL lands.
+    expect(tsrunIn(b, ['pause', id]).code).toBe(0);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    expect(existsSync(`/sys/fs/cgroup/freezer${path}`)).toBe(false);
+  });
+
+  it('update changes a live container: the cgroup files, and the limit takes effect', async () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    // The probe waits a second, then forks as often as it can: by then the update has lowered pids.max.
+    const b = makeBundle('root', limited(path, { pids: { limit: 50 }, memory: { limit: 64 << 20 } }, ['/probe', 'fork-after', '1', '20']));
+    const id = uniqueId();
+    const run = spawnTsrun(b, ['run', '--bundle', b.dir, id]);
+    for (let i = 0; i < 200 && tsrunIn(b, ['state', id]).code !== 0; i++) await sleep(10);
+    const r = tsrunIn(b, ['update', '--pids-limit', '3', '--memory', '96m', '--cpu-share', '256', id]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (ctrl: string, f: string) => readFileSync(`/sys/fs/cgroup/${ctrl}${path}/${f}`, 'utf8').trim();
+    expect(file('pids', 'pids.max')).toBe('3');
+    expect(file('memory', 'memory.limit_in_bytes')).toBe(String(96 << 20));
+    expect(file('cpu', 'cpu.shares')).toBe('256');
+    expect(await run.exited).toBe(0);
+    expect(Number(run.out())).toBe(2); // the init and two children make three
+    // --resources takes the spec's JSON, from stdin here; a bad value is refused naming the field.
+    const live = makeBundle('root', limited(`/tsrun-spec/${uniqueId()}`, {}, ['/probe', 'sleep', '30']));
+    const liveId = uniqueId();
+    expect(tsrunIn(live, ['run', '-d', '--bundle', live.dir, liveId]).code).toBe(0);
+    const json = tsrun('root', ['--root', live.root, 'update', '--resources', '-', liveId], { input: '{"pids": {"limit": 9}}' });
+    expect(json.code, json.stderr).toBe(0);
+    const bad = tsrun('root', ['--root', live.root, 'update', '--resources', '-', liveId], { input: '{"pids": {"limit": "many"}}' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('pids.limit');
+    expect(tsrunIn(live, ['delete', '--force', liveId]).code).toBe(0);
+  });
+
+  it('events: --stats reports cpu, memory and pids; the stream reports an OOM kill and ends with the container', async () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = makeBundle('root', limited(path, { pids: { limit: 42 }, memory: { limit: 64 << 20 } }, ['/probe', 'sleep', '30']));
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    const stats = JSON.parse(tsrunIn(b, ['events', '--stats', id]).stdout);
+    expect(stats).toMatchObject({ type: 'stats', id, data: { pids: { current: 1, limit: 42 }, memory: { usage: { limit: 64 << 20 } } } });
+    expect(stats.data.cpu.usage.total).toBeGreaterThan(0);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+
+    const hog = makeBundle(
+      'root',
+      limited(`/tsrun-spec/${uniqueId()}`, { memory: { limit: 32 << 20, swap: 32 << 20 } }, ['/probe', 'alloc', '128']),
+    );
+    const hogId = uniqueId();
+    expect(tsrunIn(hog, ['create', '--bundle', hog.dir, hogId]).code).toBe(0);
+    const stream = spawnTsrun(hog, ['events', '--interval', '10s', hogId]);
+    await sleep(300);
+    expect(tsrunIn(hog, ['start', hogId]).code).toBe(0);
+    expect(await stream.exited).toBe(0);
+    const lines = stream
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ type: 'stats', id: hogId });
+    expect(lines).toContainEqual({ type: 'oom', id: hogId });
+    expect(tsrunIn(hog, ['delete', hogId]).code).toBe(0);
+  });
+
+  it('on a hybrid host the container also joins the v2 tree, and kill --all KILL empties it', async () => {
+    if (cgroupMode() !== 'hybrid') return expect(cgroupMode()).toBe('legacy');
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = makeBundle('root', limited(path, {}, ['/probe', 'sleep', '30']));
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    const unified = `/sys/fs/cgroup/unified${path}`;
+    expect(readFileSync(`${unified}/cgroup.procs`, 'utf8').trim()).toBe(String(state(b, id).pid));
+    expect(tsrunIn(b, ['kill', '--all', id, 'KILL']).code).toBe(0);
+    for (let i = 0; i < 200 && readFileSync(`${unified}/cgroup.procs`, 'utf8') !== ''; i++) await sleep(10);
+    expect(readFileSync(`${unified}/cgroup.procs`, 'utf8')).toBe('');
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+    expect(existsSync(unified)).toBe(false);
+  });
+
+  it('rootless on a v1 host: limits are not applied, a warning says so, and pause says why it cannot', () => {
+    const b = makeBundle('rootless', limited('/x', { pids: { limit: 5 } }, ['/probe', 'sleep', '10']));
+    const id = uniqueId();
+    const r = tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('linux.resources not applied (rootless: no cgroup delegation in this build): pids');
+    expect(r.stderr).toContain('linux.resources not applied (rootless on a cgroup v1 host: v1 cannot be delegated safely): pids');
+    const paused = tsrunIn(b, ['pause', id]);
+    expect(paused.code).toBe(1);
+    expect(paused.stderr.trim()).toBe(
+      `tsrun: pause: cannot pause container "${id}": it has no cgroup (rootless without a delegated cgroup v2 subtree)`,
+    );
+    expect(JSON.parse(tsrunIn(b, ['ps', '--format', 'json', id]).stdout)).toEqual([state(b, id).pid]);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 });

@@ -11,6 +11,8 @@
  *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
  *   probe fork N             start N children that sleep: print how many forks succeeded
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
+ *   probe fork-after S N     sleep S seconds, then like fork N
+ *   probe count PATH         count up forever, writing the count to PATH every millisecond
  *   probe seccomp-agent SOCKET OUT VALUE
  *                            (on the host) a seccomp agent: listen on SOCKET, take one container
  *                            process state and its listener fd, write the state to OUT, then
@@ -299,6 +301,16 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "seccomp-agent") && argc == 5) {
 		return seccomp_agent(argv[2], argv[3], strtol(argv[4], NULL, 0));
+	} else if (!strcmp(cmd, "count") && argc == 3) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		char text[32];
+		for (unsigned long n = 0; fd >= 0; n++) {
+			int len = snprintf(text, sizeof(text), "%lu\n", n);
+			if (pwrite(fd, text, (size_t)len, 0) != len)
+				return 1;
+			usleep(1000);
+		}
+		return 1;
 	} else if (!strcmp(cmd, "stat")) {
 		stat_paths(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "exit") && argc == 3) {
@@ -325,8 +337,10 @@ int main(int argc, char **argv)
 			printf("%s\n", errname(errno));
 		else
 			printf("%ld\n", r);
-	} else if (!strcmp(cmd, "fork") && argc == 3) {
-		int n = atoi(argv[2]), ok = 0;
+	} else if ((!strcmp(cmd, "fork") && argc == 3) || (!strcmp(cmd, "fork-after") && argc == 4)) {
+		if (argc == 4)
+			sleep((unsigned)atoi(argv[2]));
+		int n = atoi(argv[argc - 1]), ok = 0;
 		for (int i = 0; i < n; i++) {
 			pid_t pid = fork();
 			if (pid == 0) {

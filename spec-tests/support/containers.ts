@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
 import { defaultConfig, rootlessConfig } from '../../src/spec/default-config.js';
-import { asUser, type Identity, type Result, scratchDir, tsrun } from './tsrun.js';
+import { asUser, type Identity, type Result, scratchDir, type TsrunOptions, tsrun } from './tsrun.js';
 
 export interface ProbeReport {
   uid: number;
@@ -86,8 +86,8 @@ export function writeConfig(dir: string, config: Config): void {
 }
 
 /** Runs tsrun against a bundle's state root. */
-export function tsrunIn(b: TestBundle, args: string[], extraFds?: number[]): Result {
-  return tsrun(b.as, ['--root', b.root, ...args], { cwd: b.dir, extraFds });
+export function tsrunIn(b: TestBundle, args: string[], extraFds?: number[], wrapper?: TsrunOptions['wrapper']): Result {
+  return tsrun(b.as, ['--root', b.root, ...args], { cwd: b.dir, extraFds, wrapper });
 }
 
 /** `tsrun run` of the bundle; expects exit status 0 unless told otherwise. */

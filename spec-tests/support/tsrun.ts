@@ -32,9 +32,18 @@ export function asUser(): string[] {
 }
 
 /** Runs the copied dist/tsrun as root, or as the unprivileged user (through setpriv) with its own XDG_RUNTIME_DIR. */
-export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?: string; extraFds?: number[] } = {}): Result {
+export interface TsrunOptions {
+  cwd?: string;
+  input?: string;
+  extraFds?: number[];
+  /** A command (and its environment) that runs tsrun's command line, e.g. in another mount namespace. */
+  wrapper?: { argv: string[]; env: NodeJS.ProcessEnv };
+}
+
+export function tsrun(as: Identity, args: string[], opts: TsrunOptions = {}): Result {
   const bin = inject('tsrunBin');
-  const [file, argv]: [string, string[]] = as === 'root' ? [bin, args] : ['setpriv', [...asUser(), bin, ...args]];
+  const command = as === 'root' ? [bin, ...args] : ['setpriv', ...asUser(), bin, ...args];
+  const [file, ...argv] = [...(opts.wrapper?.argv ?? []), ...command] as [string, ...string[]];
   // Output goes to files, not pipes: a detached container inherits them, and a pipe would stay
   // open (and spawnSync waiting) as long as the container lives.
   const dir = mkdtempSync(join(inject('workDir'), 'out-'));
@@ -44,6 +53,7 @@ export function tsrun(as: Identity, args: string[], opts: { cwd?: string; input?
     const r = spawnSync(file, argv, {
       cwd: opts.cwd ?? inject('workDir'),
       input: opts.input,
+      env: opts.wrapper?.env,
       stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
     });
     if (r.error) throw r.error;

@@ -25,7 +25,6 @@ const later =
   (why: string): Action =>
   async (ctx, args, opts) =>
     (await import('./commands/pending.js')).pending(ctx, args, opts, why);
-const cgroups = 'cgroup management is not in this build of tsrun yet';
 
 /** The runc-compatible command line. Subcommands load their code only when they run. */
 export function buildProgram(version: string): Command {
@@ -129,9 +128,14 @@ export function buildProgram(version: string): Command {
     .command('ps')
     .argument('<container-id>')
     .argument('[ps-args...]')
+    .passThroughOptions()
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
     .description('list the processes of a container')
-    .action(act(later(cgroups)));
+    .action(
+      act(async (ctx, [id, ...psArgs], opts) =>
+        (await import('./commands/cgroups.js')).ps(ctx, id as string, psArgs, opts.format as 'table' | 'json'),
+      ),
+    );
 
   program
     .command('list')
@@ -146,12 +150,12 @@ export function buildProgram(version: string): Command {
     .command('pause')
     .argument('<container-id>')
     .description('freeze a container')
-    .action(act(later(cgroups)));
+    .action(act(async (ctx, [id]) => (await import('./commands/cgroups.js')).pause(ctx, id as string)));
   program
     .command('resume')
     .argument('<container-id>')
     .description('thaw a container')
-    .action(act(later(cgroups)));
+    .action(act(async (ctx, [id]) => (await import('./commands/cgroups.js')).resume(ctx, id as string)));
 
   const update = program
     .command('update')
@@ -180,7 +184,9 @@ export function buildProgram(version: string): Command {
   ]) {
     update.option(`--${flag} <value>`);
   }
-  update.action(act(later(cgroups)));
+  update.action(
+    act(async (ctx, [id], opts) => (await import('./commands/cgroups.js')).update(ctx, id as string, opts as Record<string, string>)),
+  );
 
   program
     .command('events')
@@ -188,7 +194,11 @@ export function buildProgram(version: string): Command {
     .option('--interval <duration>', 'stats interval', '5s')
     .option('--stats', 'print stats once and exit')
     .description('print container events and stats')
-    .action(act(later(cgroups)));
+    .action(
+      act(async (ctx, [id], opts) =>
+        (await import('./commands/cgroups.js')).events(ctx, id as string, opts as { stats?: boolean; interval: string }),
+      ),
+    );
 
   program
     .command('features')

@@ -11,7 +11,7 @@ export async function describeContainer(store: ContainerStore, id: string): Prom
     ociVersion: record.ociVersion,
     id: record.id,
     status,
-    pid: status === 'created' || status === 'running' ? record.pid : 0,
+    pid: status === 'stopped' || status === 'creating' ? 0 : record.pid,
     bundle: record.bundle,
     rootfs: record.rootfs,
     created: record.created,

@@ -4,8 +4,11 @@
  */
 import { chmodSync, closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { constants as osConstants, userInfo } from 'node:os';
+import { delegatedCgroup } from '../cgroups/delegation.js';
 import { cgroupMode } from '../cgroups/detect.js';
-import { CgroupV1, cgroupPath } from '../cgroups/v1.js';
+import type { CgroupManager } from '../cgroups/manager.js';
+import { cgroupPath } from '../cgroups/path.js';
+import { cgroupManager } from '../cgroups/select.js';
 import { UserError } from '../cli/errors.js';
 import { runHooks } from '../hooks/run.js';
 import { SyscallError } from '../linux/errno.js';
@@ -28,6 +31,8 @@ export interface CreateOptions {
   noPivot: boolean;
   preserveFds: number;
   rootless: boolean;
+  /** --systemd-cgroup: linux.cgroupsPath is slice:prefix:name. */
+  systemdCgroup: boolean;
   /** The caller stays attached (run in the foreground): the shim relays signals and the exit status. */
   attached: boolean;
   warn: (msg: string) => void;
@@ -77,7 +82,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
       if (cgroup) {
         cgroup.create();
         const skipped = cgroup.apply(config.linux?.resources ?? {});
-        if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup v1 driver yet: ${skipped.join(', ')}`);
+        if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup ${cgroup.driver} driver: ${skipped.join(', ')}`);
       }
       libc.mkfifo(execFifo, 0o622);
       // The container user, whoever it is, must be able to open the FIFO to signal start.
@@ -135,17 +140,29 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
 }
 
 /**
- * The cgroup the container goes in: v1 hierarchies as root. Elsewhere (rootless; a cgroup v2 host,
- * which the v2 driver will serve) the limits are not applied, and a warning says which.
+ * The cgroup the container goes in: the host's driver as root; rootless, a cgroup in the user's
+ * delegated v2 subtree when there is one. Without a cgroup the limits are not applied, and a
+ * warning says which.
  */
-function placement(config: Config, opts: CreateOptions): CgroupV1 | undefined {
+function placement(config: Config, opts: CreateOptions): CgroupManager | undefined {
   const mode = cgroupMode();
-  if (!opts.rootless && (mode === 'legacy' || mode === 'hybrid')) return new CgroupV1(cgroupPath(config.linux?.cgroupsPath, opts.id));
+  const base = opts.rootless && mode === 'unified' ? delegatedCgroup() : opts.rootless ? undefined : '';
+  if (base !== undefined) {
+    const path = cgroupPath(config.linux?.cgroupsPath, opts.id, { systemd: opts.systemdCgroup, base });
+    if (opts.systemdCgroup)
+      opts.warn(`--systemd-cgroup: tsrun does not talk to systemd; the container's cgroup is ${path}, made through cgroupfs`);
+    const manager = cgroupManager(path, mode);
+    if (manager) return manager;
+  }
   const { devices, ...limits } = config.linux?.resources ?? {};
   const asked = Object.entries(limits)
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
-  const why = opts.rootless ? 'rootless: no cgroup delegation in this build' : `no cgroup driver for a ${mode} host in this build`;
+  const why = !opts.rootless
+    ? 'this host has no cgroup hierarchy'
+    : mode === 'unified'
+      ? 'rootless, and no delegated cgroup v2 subtree is writable by this user'
+      : `rootless on a cgroup ${mode === 'none' ? '' : 'v1 '}host: v1 cannot be delegated safely`;
   if (asked.length > 0) opts.warn(`linux.resources not applied (${why}): ${asked.join(', ')}`);
   return undefined;
 }
@@ -227,10 +244,10 @@ function parentOf(pid: number): number | undefined {
 }
 
 /**
- * Every process of the container: those in its pid namespace when it has its own, else the init
- * and its descendants. (Cgroup-based listing replaces this when cgroup support lands.)
+ * Every process of a container without a cgroup: those in its pid namespace when it has its own,
+ * else the init and its descendants.
  */
-function containerPids(init: number): number[] {
+export function containerPids(init: number): number[] {
   const pids = readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map(Number);
@@ -273,7 +290,9 @@ function signalProcess(pid: number, startTime: number | undefined, signal: numbe
 function signalContainer(record: ContainerRecord, signal: number, all: boolean): boolean {
   if (!all) return signalProcess(record.pid, record.pidStartTime, signal);
   if (processStartTime(record.pid) !== record.pidStartTime) return false;
-  const pids = record.cgroupPath ? new CgroupV1(record.cgroupPath).pids() : containerPids(record.pid);
+  const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
+  if (signal === osConstants.signals.SIGKILL && cgroup?.killAll()) return true;
+  const pids = cgroup ? cgroup.pids() : containerPids(record.pid);
   // The init last: in a pid namespace its death takes the rest with it before they see the signal.
   let any = false;
   for (const p of pids.filter((p) => p !== record.pid)) any = signalProcess(p, undefined, signal) || any;
@@ -321,11 +340,14 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
     if (status !== 'stopped') {
       if (!force) throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
       signalContainer(record, osConstants.signals.SIGKILL, true);
+      // A frozen task takes its SIGKILL only when thawed (cgroup v1).
+      const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
+      if (cgroup?.isFrozen()) cgroup.thaw();
       if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
     if (record.hostMounts) unmountUnder(record.rootfs);
-    if (record.cgroupPath) {
-      const cgroup = new CgroupV1(record.cgroupPath);
+    const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
+    if (cgroup) {
       // The rest of the container dies with its init, a moment later: the cgroup empties, then goes.
       for (let waited = 0; waited < 2_000 && cgroup.pids().length > 0; waited += 5) await sleep(5);
       cgroup.remove();

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { cgroupManager } from '../cgroups/select.js';
 import type { ContainerStatus } from '../spec/state.js';
 import type { ContainerRecord } from './record.js';
 
@@ -18,8 +19,13 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(start) ? start : undefined;
 }
 
-/** Derives status from facts: the init is alive with its recorded start time, and the exec FIFO is present. */
+/**
+ * Derives status from facts: the init is alive with its recorded start time, the exec FIFO is
+ * present (created), the cgroup is frozen (paused).
+ */
 export function deriveStatus(record: ContainerRecord, execFifoPath: string): ContainerStatus {
   if (record.pid === 0 || processStartTime(record.pid) !== record.pidStartTime) return 'stopped';
-  return existsSync(execFifoPath) ? 'created' : 'running';
+  if (existsSync(execFifoPath)) return 'created';
+  const frozen = record.cgroupPath !== undefined && cgroupManager(record.cgroupPath)?.isFrozen();
+  return frozen ? 'paused' : 'running';
 }

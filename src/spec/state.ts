@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import './zod-messages.js';
 
-export const containerStatuses = ['creating', 'created', 'running', 'stopped'] as const;
+// runtime.md lets a runtime add states: "paused" (frozen by `tsrun pause`) is runc's, and engines read it.
+export const containerStatuses = ['creating', 'created', 'running', 'paused', 'stopped'] as const;
 
 /** The state document of runtime.md, as `tsrun state` prints it and hooks read it on stdin. */
 export const stateSchema = z.object({

@@ -19,6 +19,7 @@ function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: b
     noPivot: !flags.pivot,
     preserveFds: flags.preserveFds,
     rootless: ctx.rootless,
+    systemdCgroup: ctx.options.systemdCgroup,
     attached,
     warn: ctx.warn(command),
   };
