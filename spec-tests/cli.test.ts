@@ -45,7 +45,7 @@ describe.each(identities)('as %s', (as) => {
     // This kernel (6.x) has every action and flag: the lists come from asking it.
     expect(doc.linux.seccomp.actions).toContain('SCMP_ACT_NOTIFY');
     expect(doc.linux.seccomp.supportedFlags).toEqual(doc.linux.seccomp.knownFlags);
-    expect(doc.linux.cgroup).toEqual({ v1: true, v2: false, systemd: false, systemdUser: false, rdma: false });
+    expect(doc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
   });
 
   it('state of a missing container: exit 1, "does not exist"', () => {

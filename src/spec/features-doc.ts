@@ -23,7 +23,7 @@ export function featuresDocument(): Features {
     linux: {
       namespaces: [...namespaceTypes],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: seccompActions.filter(kernelHasAction),

@@ -67,8 +67,10 @@ export function updateResources(flags: UpdateFlags): Resources {
     }
     base = parseDocument(resourcesSchema, text, `--resources ${source}`);
   }
-  const int = (flag: string) => (flags[flag] === undefined ? undefined : parseInteger(flag, flags[flag] as string));
-  const size = (flag: string) => (flags[flag] === undefined ? undefined : parseSize(flag, flags[flag] as string));
+  // Options arrive camelCased (pidsLimit); messages name them as typed (--pids-limit).
+  const typed = (flag: string) => flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const int = (flag: string) => (flags[flag] === undefined ? undefined : parseInteger(typed(flag), flags[flag] as string));
+  const size = (flag: string) => (flags[flag] === undefined ? undefined : parseSize(typed(flag), flags[flag] as string));
   for (const flag of ['l3CacheSchema', 'memBwSchema']) {
     if (flags[flag] !== undefined)
       throw new UserError('Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported by this build of tsrun');

@@ -1,0 +1,137 @@
+/**
+ * The cgroup v2 driver on a real v2 hierarchy. This host is hybrid (v1 controllers, and a v2 tree
+ * at /sys/fs/cgroup/unified holding only the hugetlb controller), so each tsrun call runs in a
+ * mount namespace of its own where that v2 tree is mounted on /sys/fs/cgroup: to tsrun the host
+ * is unified. On a unified host the calls run as they are.
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cgroupMode } from '../src/cgroups/detect.js';
+import type { Config } from '../src/spec/config.js';
+import { makeBundle, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
+import type { Identity, TsrunOptions } from './support/tsrun.js';
+
+const mode = cgroupMode();
+const V2 = mode === 'hybrid' ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+/** The delegated subtree the unprivileged user gets (as a systemd user slice with Delegate=yes would). */
+const DELEGATED = `/tsrun-spec-delegated-${process.pid}`;
+
+/** Runs tsrun as on a unified host: in hybrid mode, in a mount namespace where the v2 tree is /sys/fs/cgroup. */
+function wrapper(as: Identity): TsrunOptions['wrapper'] {
+  const join = as === 'rootless' ? `echo $$ > ${V2}${DELEGATED}/cgroup.procs && ` : '';
+  const remount = mode === 'hybrid' ? `mount --bind ${V2} /sys/fs/cgroup && ` : '';
+  return { argv: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${join}${remount}exec "$@"`, 'sh'], env: process.env };
+}
+
+const v2 = (b: TestBundle, args: string[]) => tsrunIn(b, args, undefined, wrapper(b.as));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const read = (path: string) => readFileSync(path, 'utf8').trim();
+
+function bundle(as: Identity, args: string[], linux: Config['linux'] = {}) {
+  return makeBundle(as, (c) => {
+    c.process = { ...c.process, cwd: '/', args };
+    c.linux = { ...c.linux, ...linux };
+    c.root = { path: 'rootfs', readonly: false };
+  });
+}
+
+const count = (b: TestBundle) => {
+  const file = join(b.dir, 'rootfs', 'count');
+  return Number((existsSync(file) ? readFileSync(file, 'utf8') : '').trim() || 0);
+};
+
+beforeAll(() => {
+  const user = inject('rootlessUser');
+  mkdirSync(`${V2}${DELEGATED}`);
+  for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'])
+    chownSync(join(`${V2}${DELEGATED}`, f), user.uid, user.gid);
+});
+afterAll(() => {
+  for (const d of [`${V2}${DELEGATED}/tsrun`, `${V2}${DELEGATED}`]) if (existsSync(d)) rmdirSync(d);
+});
+
+describe('cgroup v2 driver, as root', () => {
+  it('this host has a v2 tree to test on', () => {
+    expect(['hybrid', 'unified']).toContain(mode);
+    expect(existsSync(`${V2}/cgroup.controllers`)).toBe(true);
+  });
+
+  it('places the init in its cgroup, applies the controllers the tree has (hugetlb here), and delete removes it', () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = bundle('root', ['/probe', 'sleep', '30'], {
+      cgroupsPath: path,
+      resources: { hugepageLimits: [{ pageSize: '2MB', limit: 4n << 20n }] },
+    });
+    const id = uniqueId();
+    const r = v2(b, ['run', '-d', '--bundle', b.dir, id]);
+    expect(r.code, r.stderr).toBe(0);
+    const { pid, status } = JSON.parse(v2(b, ['state', id]).stdout);
+    expect(status).toBe('running');
+    expect(read(`${V2}${path}/cgroup.procs`)).toBe(String(pid));
+    expect(read(`${V2}${path}/hugetlb.2MB.max`)).toBe(String(4 << 20));
+    expect(read(`/proc/${pid}/cgroup`).split('\n')).toContain(`0::${path}`);
+    expect(v2(b, ['delete', '--force', id]).code).toBe(0);
+    expect(existsSync(`${V2}${path}`)).toBe(false);
+  });
+
+  it('unified entries are written; one for a controller the tree lacks is refused and leaves nothing', () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const ok = bundle('root', ['/probe', 'exit', '0'], { cgroupsPath: path, resources: { unified: { 'hugetlb.2MB.max': '2097152' } } });
+    const id = uniqueId();
+    expect(v2(ok, ['create', '--bundle', ok.dir, id]).code).toBe(0);
+    expect(read(`${V2}${path}/hugetlb.2MB.max`)).toBe('2097152');
+    expect(v2(ok, ['delete', '--force', id]).code).toBe(0);
+    const missing = mode === 'hybrid' ? 'memory' : 'nonexistent';
+    const badPath = `/tsrun-spec/${uniqueId()}`;
+    const bad = bundle('root', ['/probe'], { cgroupsPath: badPath, resources: { unified: { [`${missing}.max`]: '1' } } });
+    const r = v2(bad, ['create', '--bundle', bad.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`needs the ${missing} controller, which is not available in /sys/fs/cgroup${badPath}`));
+    expect(existsSync(`${V2}${badPath}`)).toBe(false);
+  });
+
+  it('pause freezes through cgroup.freeze (no progress, status paused), resume thaws; kill --all uses cgroup.kill', async () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = bundle('root', ['/probe', 'count', '/count'], { cgroupsPath: path });
+    const id = uniqueId();
+    expect(v2(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    for (let i = 0; i < 200 && count(b) === 0; i++) await sleep(10);
+    expect(v2(b, ['pause', id]).code).toBe(0);
+    expect(JSON.parse(v2(b, ['state', id]).stdout).status).toBe('paused');
+    expect(read(`${V2}${path}/cgroup.events`)).toContain('frozen 1');
+    const frozenAt = count(b);
+    await sleep(300);
+    expect(count(b)).toBe(frozenAt);
+    expect(v2(b, ['resume', id]).code).toBe(0);
+    await sleep(100);
+    expect(count(b)).toBeGreaterThan(frozenAt);
+    const stats = JSON.parse(v2(b, ['events', '--stats', id]).stdout);
+    expect(stats.data.cpu.usage.total).toBeGreaterThan(0);
+    expect(v2(b, ['kill', '--all', id, 'KILL']).code).toBe(0);
+    for (let i = 0; i < 200 && read(`${V2}${path}/cgroup.procs`) !== ''; i++) await sleep(10);
+    expect(read(`${V2}${path}/cgroup.procs`)).toBe('');
+    expect(v2(b, ['delete', id]).code).toBe(0);
+  });
+});
+
+describe('cgroup v2 driver, rootless with a delegated subtree', () => {
+  it('the container goes below the user’s own cgroup, and pause/resume/ps work without privileges', async () => {
+    const b = bundle('rootless', ['/probe', 'count', '/count']);
+    const id = uniqueId();
+    const r = v2(b, ['run', '-d', '--bundle', b.dir, id]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = `${V2}${DELEGATED}/tsrun/${id}`;
+    const { pid } = JSON.parse(v2(b, ['state', id]).stdout);
+    expect(read(`${dir}/cgroup.procs`)).toBe(String(pid));
+    expect(JSON.parse(v2(b, ['ps', '--format', 'json', id]).stdout)).toEqual([pid]);
+    for (let i = 0; i < 200 && count(b) === 0; i++) await sleep(10);
+    expect(v2(b, ['pause', id]).code).toBe(0);
+    const frozenAt = count(b);
+    await sleep(200);
+    expect(count(b)).toBe(frozenAt);
+    expect(v2(b, ['resume', id]).code).toBe(0);
+    expect(v2(b, ['delete', '--force', id]).code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
