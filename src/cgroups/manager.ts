@@ -1,5 +1,5 @@
 /** One interface over the two cgroup drivers (select.ts chooses), and helpers they share. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Linux } from '../spec/config.js';
@@ -26,8 +26,11 @@ export interface CgroupManager {
   /** The container's cgroup path, the same in every hierarchy. */
   readonly path: string;
   create(): void;
-  /** Writes linux.resources; returns what this host cannot apply (for one warning line). */
-  apply(resources: Resources): string[];
+  /**
+   * Writes linux.resources (at create also the device rules, with the container's linux.devices
+   * allowed); returns what this host cannot apply (for one warning line).
+   */
+  apply(resources: Resources, devices?: Linux['devices']): string[];
   /** Puts a process in the cgroup, before it runs anything of the container's. */
   addProcess(pid: number): void;
   pids(): number[];
@@ -48,10 +51,14 @@ export const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
 /** Writes a cgroup file; a refusal names the file, the value and the errno. */
 export function writeCgroupFile(dir: string, file: string, value: string): void {
+  const path = join(dir, file);
   try {
-    writeFileSync(join(dir, file), value);
+    writeFileSync(path, value);
   } catch (err) {
-    throw new UserError(`cgroup: writing ${JSON.stringify(value)} to ${join(dir, file)}: ${errCode(err)}`);
+    // cgroupfs answers EACCES, not ENOENT, for a file it does not have.
+    if (existsSync(dir) && !existsSync(path))
+      throw new UserError(`cgroup: cannot write ${JSON.stringify(value)} to ${path}: this kernel has no such file`);
+    throw new UserError(`cgroup: writing ${JSON.stringify(value)} to ${path}: ${errCode(err)}`);
   }
 }
 

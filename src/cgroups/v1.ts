@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../cli/errors.js';
+import type { Linux } from '../spec/config.js';
+import { deviceRules, v1RuleLine } from './devices.js';
 import {
   type CgroupManager,
   type CgroupStats,
@@ -15,6 +17,7 @@ import {
   readNumber,
   writeCgroupFile,
 } from './manager.js';
+import { CgroupV2 } from './v2.js';
 
 /** Controller name → mount point of its v1 hierarchy (co-mounted controllers share one). */
 export function v1Hierarchies(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): Map<string, string> {
@@ -39,8 +42,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class CgroupV1 implements CgroupManager {
   readonly driver = 'v1';
   private readonly dirs: Map<string, string>;
-  /** The container's directory in the v2 tree of a hybrid host (placement, cgroup.kill). */
-  private readonly unified: string | undefined;
+  /** The container's cgroup in the v2 tree of a hybrid host: cgroup.kill, and the controllers only v2 has there. */
+  private readonly unified: CgroupV2 | undefined;
 
   /** path: the container's cgroup path, absolute within each hierarchy (e.g. /tsrun/c1). */
   constructor(
@@ -49,7 +52,7 @@ export class CgroupV1 implements CgroupManager {
     hierarchies = v1Hierarchies(),
   ) {
     this.dirs = new Map([...hierarchies].map(([controller, point]) => [controller, join(point, path)]));
-    this.unified = unifiedMount === undefined ? undefined : join(unifiedMount, path);
+    this.unified = unifiedMount === undefined ? undefined : new CgroupV2(path, unifiedMount);
   }
 
   private dir(controller: string): string | undefined {
@@ -62,13 +65,10 @@ export class CgroupV1 implements CgroupManager {
     writeCgroupFile(dir, file, value);
   }
 
-  private allDirs(): string[] {
-    return [...this.dirs.values(), ...(this.unified ? [this.unified] : [])];
-  }
-
   /** Makes the directories; a new cpuset cgroup starts with its parent's cpus and mems (else no process may join). */
   create(): void {
-    for (const dir of this.allDirs()) {
+    this.unified?.create();
+    for (const dir of this.dirs.values()) {
       try {
         mkdirSync(dir, { recursive: true });
       } catch (err) {
@@ -87,7 +87,7 @@ export class CgroupV1 implements CgroupManager {
   }
 
   /** Writes the limits of linux.resources this driver knows; returns the ones it does not apply. */
-  apply(resources: Resources): string[] {
+  apply(resources: Resources, devices?: Linux['devices']): string[] {
     const skipped: string[] = [];
     const { memory, pids, cpu, blockIO } = resources;
     if (memory) {
@@ -110,23 +110,62 @@ export class CgroupV1 implements CgroupManager {
       if (cpu.mems) this.write('cpuset', 'cpuset.mems', cpu.mems);
       if (cpu.idle !== undefined) skipped.push('cpu.idle (cgroup v2 only)');
     }
-    if (blockIO?.weight !== undefined) this.write('blkio', 'blkio.weight', String(blockIO.weight));
-    for (const key of ['hugepageLimits', 'network', 'rdma', 'unified'] as const) {
-      if (resources[key] !== undefined) skipped.push(key);
+    if (blockIO) this.applyBlockIO(blockIO);
+    if (resources.network?.classID !== undefined) this.write('net_cls', 'net_cls.classid', String(resources.network.classID));
+    for (const p of resources.network?.priorities ?? []) this.write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`);
+    // hugetlb and rdma in their v1 hierarchies; on a hybrid host that lacks one, in the v2 tree if it has the controller.
+    const v2Only: Resources = {};
+    for (const h of resources.hugepageLimits ?? []) {
+      if (this.dir('hugetlb') || !this.unified) this.write('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`, String(h.limit));
+      else v2Only.hugepageLimits = [...(v2Only.hugepageLimits ?? []), h];
     }
-    if (blockIO && Object.keys(blockIO).some((k) => k !== 'weight')) skipped.push('blockIO (per-device settings)');
-    if (resources.devices?.some((d) => d.allow)) skipped.push('devices (allow rules)');
+    for (const [device, r] of Object.entries(resources.rdma ?? {})) {
+      const line = `${device}${r.hcaHandles === undefined ? '' : ` hca_handle=${r.hcaHandles}`}${r.hcaObjects === undefined ? '' : ` hca_object=${r.hcaObjects}`}`;
+      if (this.dir('rdma') || !this.unified) this.write('rdma', 'rdma.max', line);
+      else v2Only.rdma = { ...v2Only.rdma, [device]: r };
+    }
+    if (resources.unified !== undefined) {
+      if (!this.unified) throw new UserError('config.json: linux.resources.unified needs cgroup v2, and this host has cgroup v1 only');
+      v2Only.unified = resources.unified;
+    }
+    if (Object.keys(v2Only).length > 0) this.unified?.apply(v2Only);
+    // At create (devices given) the whole list; an update leaves the device rules as they are.
+    if (devices !== undefined && this.dir('devices')) {
+      for (const rule of deviceRules(resources, devices))
+        this.write('devices', rule.allow ? 'devices.allow' : 'devices.deny', v1RuleLine(rule));
+    }
     return skipped;
   }
 
+  /** blkio: the weight (blkio.weight, or BFQ's blkio.bfq.weight), per-device weights and throttles. */
+  private applyBlockIO(blockIO: NonNullable<Resources['blockIO']>): void {
+    const dir = this.dir('blkio') ?? '';
+    const bfq = !existsSync(join(dir, 'blkio.weight')) && existsSync(join(dir, 'blkio.bfq.weight'));
+    const weightFile = bfq ? 'blkio.bfq.weight' : 'blkio.weight';
+    if (blockIO.weight !== undefined) this.write('blkio', weightFile, String(blockIO.weight));
+    if (blockIO.leafWeight !== undefined) this.write('blkio', 'blkio.leaf_weight', String(blockIO.leafWeight));
+    for (const d of blockIO.weightDevice ?? []) {
+      if (d.weight !== undefined) this.write('blkio', `${weightFile}_device`, `${d.major}:${d.minor} ${d.weight}`);
+      if (d.leafWeight !== undefined) this.write('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`);
+    }
+    const throttles = [
+      ['blkio.throttle.read_bps_device', blockIO.throttleReadBpsDevice],
+      ['blkio.throttle.write_bps_device', blockIO.throttleWriteBpsDevice],
+      ['blkio.throttle.read_iops_device', blockIO.throttleReadIOPSDevice],
+      ['blkio.throttle.write_iops_device', blockIO.throttleWriteIOPSDevice],
+    ] as const;
+    for (const [file, list] of throttles) for (const d of list ?? []) this.write('blkio', file, `${d.major}:${d.minor} ${d.rate ?? 0}`);
+  }
+
   addProcess(pid: number): void {
-    for (const dir of this.allDirs()) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+    for (const dir of this.dirs.values()) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+    this.unified?.addProcess(pid);
   }
 
   pids(): number[] {
-    const dir = this.dir('pids') ?? this.unified ?? this.dirs.values().next().value;
-    const text = dir === undefined ? undefined : readCgroupFile(dir, 'cgroup.procs');
-    return (text ?? '').split('\n').filter(Boolean).map(Number);
+    const dir = this.dir('pids') ?? this.dirs.values().next().value;
+    if (dir === undefined) return this.unified?.pids() ?? [];
+    return (readCgroupFile(dir, 'cgroup.procs') ?? '').split('\n').filter(Boolean).map(Number);
   }
 
   async freeze(): Promise<void> {
@@ -152,9 +191,7 @@ export class CgroupV1 implements CgroupManager {
   }
 
   killAll(): boolean {
-    if (this.unified === undefined || readCgroupFile(this.unified, 'cgroup.kill') === undefined) return false;
-    writeCgroupFile(this.unified, 'cgroup.kill', '1');
-    return true;
+    return this.unified?.killAll() ?? false;
   }
 
   stats(): CgroupStats {
@@ -204,7 +241,8 @@ export class CgroupV1 implements CgroupManager {
 
   /** Removes the directories, deepest first (sub-cgroups the container made, then its own). */
   remove(): void {
-    for (const dir of this.allDirs()) {
+    this.unified?.remove();
+    for (const dir of this.dirs.values()) {
       if (!existsSync(dir)) continue;
       for (const sub of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory())) rmdirSync(join(dir, sub.name));
       try {

@@ -81,7 +81,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
       store.save(record);
       if (cgroup) {
         cgroup.create();
-        const skipped = cgroup.apply(config.linux?.resources ?? {});
+        const skipped = cgroup.apply(config.linux?.resources ?? {}, config.linux?.devices ?? []);
         if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup ${cgroup.driver} driver: ${skipped.join(', ')}`);
       }
       libc.mkfifo(execFifo, 0o622);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, realpathSync, statfsSync, statSync } from 'no
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { capabilityMask, lastCap } from '../linux/capabilities.js';
+import { DEFAULT_DEVICES } from '../linux/default-devices.js';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
@@ -37,15 +38,6 @@ export interface Plans {
   /** Namespaces the container gets new (not joined by path). */
   newNamespaces: Set<NamespaceType>;
 }
-
-const DEFAULT_DEVICES: readonly { path: string; major: number; minor: number }[] = [
-  { path: '/dev/null', major: 1, minor: 3 },
-  { path: '/dev/zero', major: 1, minor: 5 },
-  { path: '/dev/full', major: 1, minor: 7 },
-  { path: '/dev/random', major: 1, minor: 8 },
-  { path: '/dev/urandom', major: 1, minor: 9 },
-  { path: '/dev/tty', major: 5, minor: 0 },
-];
 
 const DEV_SYMLINKS: readonly [string, string][] = [
   ['/proc/self/fd', '/dev/fd'],
