@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/bpf.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
@@ -485,6 +486,56 @@ static int do_seccomp(struct cursor *c, struct failure *f)
 	return rc < 0 ? fail(f, err, "send the seccomp listener to the agent%s", "") : 0;
 }
 
+static int bpf_load_device_program(const void *insns, uint32_t count, char *log, uint32_t log_size)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	attr.expected_attach_type = BPF_CGROUP_DEVICE;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = count;
+	attr.license = (uintptr_t) "Apache-2.0";
+	attr.log_buf = (uintptr_t)log;
+	attr.log_size = log_size;
+	attr.log_level = log ? 1 : 0;
+	return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+static int do_bpf_device(struct cursor *c, struct failure *f)
+{
+	const char *dir = get_str(c);
+	uint32_t len = get_u32(c);
+	if (len == 0 || len % sizeof(struct bpf_insn) != 0)
+		plan_invalid(c->step, "bad program length");
+	const void *insns = take(c, len);
+	int prog = bpf_load_device_program(insns, len / sizeof(struct bpf_insn), NULL, 0);
+	if (prog < 0) {
+		/* Load again with the verifier's log, to say why. */
+		static char log[4096];
+		int err = errno;
+		bpf_load_device_program(insns, len / sizeof(struct bpf_insn), log, sizeof(log));
+		char *nl = strchr(log, '\n');
+		if (nl)
+			*nl = '\0';
+		return fail(f, err, "load the device filter (%s)", log);
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		close(prog);
+		return fail(f, errno, "open the cgroup %s", dir);
+	}
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.target_fd = (uint32_t)fd;
+	attr.attach_bpf_fd = (uint32_t)prog;
+	attr.attach_type = BPF_CGROUP_DEVICE;
+	attr.attach_flags = BPF_F_ALLOW_MULTI;
+	int rc = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)), err = errno;
+	close(fd);
+	close(prog);
+	return rc < 0 ? fail(f, err, "attach the device filter to %s", dir) : 0;
+}
+
 static int do_setattr(struct cursor *c, struct failure *f)
 {
 	const char *path = get_str(c);
@@ -839,6 +890,8 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_idmap_tree(c, f);
 	case OP_CONNECT:
 		return do_connect(get_str(c), f);
+	case OP_BPF_DEVICE:
+		return do_bpf_device(c, f);
 	case OP_SETATTR:
 		return do_setattr(c, f);
 	case OP_NO_NEW_PRIVS:

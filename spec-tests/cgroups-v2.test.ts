@@ -91,6 +91,31 @@ describe('cgroup v2 driver, as root', () => {
     expect(existsSync(`${V2}${badPath}`)).toBe(false);
   });
 
+  it('device rules become an eBPF program on the cgroup: a denied device cannot be opened, an allowed one can', () => {
+    const loop = (devices: NonNullable<NonNullable<Config['linux']>['resources']>['devices']) =>
+      makeBundle('root', (c) => {
+        c.process = { ...c.process, cwd: '/', args: ['/probe', 'write', '/dev/loop7', 'x'] };
+        c.linux = { ...c.linux, cgroupsPath: `/tsrun-spec/${uniqueId()}`, resources: { devices } };
+        c.mounts = [...(c.mounts ?? []), { destination: '/dev/loop7', source: '/dev/loop7', type: 'bind', options: ['bind'] }];
+      });
+    const denied = loop([{ allow: false, access: 'rwm' }]);
+    const r = v2(denied, ['run', '--bundle', denied.dir, uniqueId()]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout.trim()).toBe('EPERM');
+    const allowed = loop([
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'b', major: 7, minor: 7, access: 'rw' },
+    ]);
+    expect(v2(allowed, ['run', '--bundle', allowed.dir, uniqueId()]).stdout.trim()).not.toBe('EPERM');
+    // The container's own devices stay usable under a deny-all list.
+    const nul = bundle('root', ['/probe', 'write', '/dev/null', 'x'], {
+      cgroupsPath: `/tsrun-spec/${uniqueId()}`,
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+    });
+    const ok = v2(nul, ['run', '--bundle', nul.dir, uniqueId()]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
   it('pause freezes through cgroup.freeze (no progress, status paused), resume thaws; kill --all uses cgroup.kill', async () => {
     const path = `/tsrun-spec/${uniqueId()}`;
     const b = bundle('root', ['/probe', 'count', '/count'], { cgroupsPath: path });

@@ -31,6 +31,11 @@ export interface CgroupManager {
    * allowed); returns what this host cannot apply (for one warning line).
    */
   apply(resources: Resources, devices?: Linux['devices']): string[];
+  /**
+   * The eBPF device program to attach to the cgroup (v2; v1 writes its lists in apply), with the
+   * directory to attach it to.
+   */
+  deviceFilter(resources: Resources, devices: Linux['devices']): { cgroupDir: string; program: Uint8Array } | undefined;
   /** Puts a process in the cgroup, before it runs anything of the container's. */
   addProcess(pid: number): void;
   pids(): number[];

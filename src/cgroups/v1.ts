@@ -157,6 +157,10 @@ export class CgroupV1 implements CgroupManager {
     for (const [file, list] of throttles) for (const d of list ?? []) this.write('blkio', file, `${d.major}:${d.minor} ${d.rate ?? 0}`);
   }
 
+  deviceFilter(): undefined {
+    return undefined; // the v1 lists are written by apply
+  }
+
   addProcess(pid: number): void {
     for (const dir of this.dirs.values()) writeCgroupFile(dir, 'cgroup.procs', String(pid));
     this.unified?.addProcess(pid);

@@ -8,6 +8,8 @@ import { join, relative } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Linux } from '../spec/config.js';
 import { blkioToIoWeight, sharesToWeight, swapToV2, v2Limit } from './convert.js';
+import { deviceFilterProgram } from './device-filter.js';
+import { deviceRules } from './devices.js';
 import {
   type CgroupManager,
   type CgroupStats,
@@ -75,7 +77,7 @@ export class CgroupV2 implements CgroupManager {
     writeCgroupFile(this.dir, file, value);
   }
 
-  apply(resources: Resources, devices?: Linux['devices']): string[] {
+  apply(resources: Resources): string[] {
     const skipped: string[] = [];
     const { memory, pids, cpu, blockIO } = resources;
     if (memory) {
@@ -136,8 +138,6 @@ export class CgroupV2 implements CgroupManager {
     }
     for (const [key, value] of Object.entries(resources.unified ?? {})) this.writeUnified(key, value);
     if (resources.network) skipped.push('network (cgroup v1 only)');
-    // The v2 device controller is an eBPF program, which this build does not attach yet.
-    if (devices !== undefined && resources.devices?.length) skipped.push('devices (the v2 eBPF device filter)');
     return skipped;
   }
 
@@ -150,6 +150,10 @@ export class CgroupV2 implements CgroupManager {
     if (controller !== 'cgroup') this.need(controller, where);
     if (!existsSync(join(this.dir, key))) throw new UserError(`config.json: ${where}: ${join(this.dir, key)} does not exist`);
     writeCgroupFile(this.dir, key, value);
+  }
+
+  deviceFilter(resources: Resources, devices: Linux['devices']) {
+    return { cgroupDir: this.dir, program: deviceFilterProgram(deviceRules(resources, devices)) };
   }
 
   addProcess(pid: number): void {

@@ -96,6 +96,8 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         execFifo,
         preserveFds: opts.preserveFds,
         relay: opts.attached,
+        // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
+        deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}, config.linux?.devices ?? []),
         warn: opts.warn,
       });
       const preserved = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);

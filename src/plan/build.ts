@@ -29,6 +29,8 @@ export interface PlanInput {
   preserveFds: number;
   /** run in the foreground: the shim stays as the container process's parent and relays. */
   relay: boolean;
+  /** A cgroup v2 device program to attach to the container's cgroup before it starts. */
+  deviceFilter?: { cgroupDir: string; program: Uint8Array };
   warn: (msg: string) => void;
 }
 
@@ -390,6 +392,7 @@ export function buildPlans(input: PlanInput): Plans {
   if (config.linux?.timeOffsets && !newNs.has('time')) {
     throw new UserError('config.json: linux.timeOffsets needs a new time namespace (add {"type": "time"})');
   }
+  if (input.deviceFilter) host.push(steps.bpfDevice(input.deviceFilter.cgroupDir, input.deviceFilter.program));
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
   const seccompConfig = config.linux?.seccomp;

@@ -44,6 +44,7 @@ export enum ShimOp {
   IdmapTree = 37,
   Seccomp = 39,
   Connect = 40,
+  BpfDevice = 41,
 }
 
 export enum PivotMode {
@@ -206,6 +207,13 @@ export const steps = {
       { str: message },
     ),
   connect: (path: string, why: string) => step(ShimOp.Connect, why, { str: path }),
+  bpfDevice: (cgroupDir: string, program: Uint8Array) =>
+    step(
+      ShimOp.BpfDevice,
+      `attach the device filter (${program.length / 8} instructions) to ${cgroupDir}`,
+      { str: cgroupDir },
+      { bytes: program },
+    ),
   readonly: (path: string) => step(ShimOp.Readonly, `make ${path} read-only`, { str: path }),
 };
 
