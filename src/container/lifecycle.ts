@@ -191,15 +191,18 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const byte = Buffer.alloc(1);
-      for (;;) {
-        let n = 0;
+      const started = () => {
         try {
-          n = readSync(fd, byte);
+          return readSync(fd, byte) === 1;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          return false;
         }
-        if (n === 1) break;
-        if (store.status(record, true) === 'stopped') throw new UserError('the container process exited before it could start');
+      };
+      while (!started()) {
+        // A short-lived program may have started, run and exited since the read: its byte is in the FIFO then.
+        if (store.status(record, true) === 'stopped' && !started())
+          throw new UserError('the container process exited before it could start');
         await sleep(1);
       }
     } finally {
