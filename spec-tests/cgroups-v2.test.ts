@@ -75,6 +75,17 @@ describe('cgroup v2 driver, as root', () => {
     expect(existsSync(`${V2}${path}`)).toBe(false);
   });
 
+  it("the container's /sys/fs/cgroup is a cgroup2 mount whose root is its own cgroup", () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const b = bundle('root', ['/probe', 'cat', '/sys/fs/cgroup/hugetlb.2MB.max'], {
+      cgroupsPath: path,
+      resources: { hugepageLimits: [{ pageSize: '2MB', limit: 6n << 20n }] },
+    });
+    const r = v2(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(String(6 << 20));
+  });
+
   it('unified entries are written; one for a controller the tree lacks is refused and leaves nothing', () => {
     const path = `/tsrun-spec/${uniqueId()}`;
     const ok = bundle('root', ['/probe', 'exit', '0'], { cgroupsPath: path, resources: { unified: { 'hugetlb.2MB.max': '2097152' } } });

@@ -262,6 +262,33 @@ describe('cgroups v1, as root', () => {
     );
   });
 
+  it("the container's /sys/fs/cgroup is its own: each hierarchy mounted with its cgroup as the root, read-only", () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const look = (args: string[]) => runBundle(makeBundle('root', limited(path, { pids: { limit: 33 } }, ['/probe', ...args]))).stdout;
+    expect(look(['cat', '/sys/fs/cgroup/pids/pids.max']).trim()).toBe('33');
+    const cgroupMounts = look(['cat', '/proc/self/mountinfo'])
+      .split('\n')
+      .filter((l) => l.includes(' /sys/fs/cgroup'));
+    const hierarchies = cgroupMounts.filter((l) => / - cgroup2? /.test(l));
+    expect(hierarchies.length).toBeGreaterThanOrEqual(5);
+    for (const line of hierarchies) {
+      expect(line.split(' ')[3], line).toBe('/'); // the root of the mount: the container's own cgroup
+      expect(line.split(' ')[5]?.split(','), line).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev', 'noexec']));
+    }
+    // The host's other cgroups are not in sight (the host's pids hierarchy has a tsrun-spec directory).
+    expect(existsSync('/sys/fs/cgroup/pids/tsrun-spec')).toBe(true);
+    expect(look(['stat', '/sys/fs/cgroup/pids/tsrun-spec'])).toContain('ENOENT');
+    const write = makeBundle('root', limited(path, { pids: { limit: 33 } }, ['/probe', 'write', '/sys/fs/cgroup/pids/pids.max', '99']));
+    expect(tsrunIn(write, ['run', '--bundle', write.dir, uniqueId()]).stdout.trim()).toBe('EROFS');
+  });
+
+  it('rootless (no v1 mount in a user namespace): the host tree is bound read-only instead', () => {
+    const b = makeBundle('rootless', limited('/x', {}, ['/probe', 'write', '/sys/fs/cgroup/pids/cgroup.procs', '1']));
+    const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim()).toBe('EROFS');
+  });
+
   it('rootless on a v1 host: limits are not applied, a warning says so, and pause says why it cannot', () => {
     const b = makeBundle('rootless', limited('/x', { pids: { limit: 5 } }, ['/probe', 'sleep', '10']));
     const id = uniqueId();

@@ -1,4 +1,4 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const TMPFS_MAGIC = 0x01021994;
@@ -23,4 +23,28 @@ export function cgroupMode(mountPoint = '/sys/fs/cgroup'): CgroupMode {
 export function ownV2CgroupPath(procSelfCgroup: string): string | undefined {
   const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
   return line?.slice(3);
+}
+
+export interface CgroupMount {
+  point: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** The hierarchy's controllers and name (v1), as mount -o takes them: "cpu,cpuacct", "name=systemd". */
+  options: string;
+}
+
+/** The host's cgroup hierarchies, from mountinfo, in mount order. */
+export function cgroupMounts(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupMount[] {
+  const out: CgroupMount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const [fstype, , superOptions] = (right ?? '').split(' ');
+    const point = (left ?? '').split(' ')[4];
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || point === undefined) continue;
+    const options = (superOptions ?? '')
+      .split(',')
+      .filter((o) => o !== 'rw' && o !== 'ro' && (!o.includes('=') || o.startsWith('name=')))
+      .join(',');
+    out.push({ point, fstype, options: fstype === 'cgroup2' ? '' : options });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { dirname, join } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Linux } from '../spec/config.js';
+import { cgroupMounts } from './detect.js';
 import { deviceRules, v1RuleLine } from './devices.js';
 import {
   type CgroupManager,
@@ -19,18 +20,15 @@ import {
 } from './manager.js';
 import { CgroupV2 } from './v2.js';
 
-/** Controller name → mount point of its v1 hierarchy (co-mounted controllers share one). */
-export function v1Hierarchies(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): Map<string, string> {
+/**
+ * Controller (or "name=<name>" for a named hierarchy like systemd's) → mount point of its v1
+ * hierarchy; co-mounted controllers share one.
+ */
+export function v1Hierarchies(mountinfo?: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of mountinfo.split('\n')) {
-    const [left, right] = line.split(' - ');
-    const [fstype, , superOptions] = (right ?? '').split(' ');
-    const point = (left ?? '').split(' ')[4];
-    if (fstype !== 'cgroup' || point === undefined) continue;
-    for (const option of (superOptions ?? '').split(',')) {
-      if (['rw', 'ro'].includes(option) || option.startsWith('name=') || option.includes('=')) continue;
-      out.set(option, point);
-    }
+  for (const m of cgroupMounts(mountinfo)) {
+    if (m.fstype !== 'cgroup') continue;
+    for (const option of m.options.split(',').filter(Boolean)) out.set(option, m.point);
   }
   return out;
 }

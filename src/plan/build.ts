@@ -3,8 +3,9 @@
  * the container process) and the container side (everything up to exec). Every decision about
  * what happens, in which order, with which values, is made here.
  */
-import { existsSync, readFileSync, realpathSync, statfsSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statfsSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { cgroupMode, cgroupMounts } from '../cgroups/detect.js';
 import { UserError } from '../cli/errors.js';
 import { capabilityMask, lastCap } from '../linux/capabilities.js';
 import { DEFAULT_DEVICES } from '../linux/default-devices.js';
@@ -40,6 +41,8 @@ export interface Plans {
   /** Namespaces the container gets new (not joined by path). */
   newNamespaces: Set<NamespaceType>;
 }
+
+const HOST_CGROUP_ROOT = '/sys/fs/cgroup';
 
 const DEV_SYMLINKS: readonly [string, string][] = [
   ['/proc/self/fd', '/dev/fd'],
@@ -191,7 +194,11 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
     source = '/sys';
     flags |= MS.BIND | MS.REC | MS.RDONLY;
   }
-  // The host's cgroup tree, bound: its flags (read-only above all) must hold for every hierarchy below it.
+  if ((type === 'cgroup' || type === 'cgroup2') && newNs.has('cgroup')) {
+    const own = ownCgroupMounts(dest, flags, newNs);
+    if (own) return own;
+  }
+  // Otherwise the host's cgroup tree, bound: its flags (read-only above all) must hold for every hierarchy below it.
   let bindRecursiveFlags = false;
   if (type === 'cgroup' || type === 'cgroup2') {
     type = 'bind';
@@ -230,6 +237,53 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
   for (const prop of opts.propagation) {
     out.push(
       steps.mount({ source: '', target: dest, fstype: '', flags: prop, data: '', create: CreateMode.None }, `set propagation of "${dest}"`),
+    );
+  }
+  return out;
+}
+
+/**
+ * The container's own cgroup filesystems, mounted inside its cgroup namespace so their root is
+ * its cgroup: cgroup2 on a unified host; on a v1 host a tmpfs holding each of the host's
+ * hierarchies (and its symlinks, for co-mounted controllers). v1 cannot be mounted in a user
+ * namespace: undefined then, and the host's tree is bound instead.
+ */
+function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>): PlanStep[] | undefined {
+  const safe = flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const mode = cgroupMode();
+  if (mode === 'unified') {
+    return [
+      steps.mount(
+        { source: 'cgroup2', target: dest, fstype: 'cgroup2', flags: safe, data: '', create: CreateMode.Dir },
+        `mount cgroup2 on "${dest}"`,
+      ),
+    ];
+  }
+  if (mode === 'none' || newNs.has('user')) return undefined;
+  const out = [
+    steps.mount(
+      { source: 'cgroup', target: dest, fstype: 'tmpfs', flags: safe & ~MS.RDONLY, data: 'mode=755', create: CreateMode.Dir },
+      `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
+    ),
+  ];
+  for (const m of cgroupMounts().filter((m) => dirname(m.point) === HOST_CGROUP_ROOT)) {
+    const target = `${dest}/${basename(m.point)}`;
+    out.push(
+      steps.mount(
+        { source: 'cgroup', target, fstype: m.fstype, flags: safe, data: m.options, create: CreateMode.Dir },
+        `mount ${m.fstype} ${m.options} on "${target}"`,
+      ),
+    );
+  }
+  for (const entry of readdirSync(HOST_CGROUP_ROOT, { withFileTypes: true }).filter((e) => e.isSymbolicLink())) {
+    out.push(steps.symlink(readlinkSync(join(HOST_CGROUP_ROOT, entry.name)), `${dest}/${entry.name}`));
+  }
+  if (flags & MS.RDONLY) {
+    out.push(
+      steps.mount(
+        { source: '', target: dest, fstype: '', flags: MS.REMOUNT | safe, data: 'mode=755', create: CreateMode.None },
+        `make "${dest}" read-only`,
+      ),
     );
   }
   return out;
