@@ -64,6 +64,8 @@ enum shim_op {
 	                          SECCOMP_FILTER_FLAG_NEW_LISTENER, send message and the listener fd (SCM_RIGHTS) over
 	                          the socket OP_CONNECT opened, then close both */
 	OP_CONNECT = 40,       /* str path: connect a unix stream socket to path (for OP_SECCOMP's listener) */
+	OP_SETNS_FD = 42,      /* u32 fd (a pidfd, or a namespace fd), u32 nstype flags: setns(fd, flags) */
+	OP_DUMPABLE = 43,      /* u32 value: prctl(PR_SET_DUMPABLE, value) */
 	OP_BPF_DEVICE = 41,    /* str cgroup dir, bytes program (struct bpf_insn[]): load it as a cgroup device
 	                          program and attach it to the cgroup (BPF_F_ALLOW_MULTI) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */

@@ -892,6 +892,12 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_connect(get_str(c), f);
 	case OP_BPF_DEVICE:
 		return do_bpf_device(c, f);
+	case OP_SETNS_FD: {
+		int fd = (int)get_u32(c), type = (int)get_u32(c);
+		return setns(fd, type) < 0 ? fail(f, errno, "join the namespaces of the container process%s", "") : 0;
+	}
+	case OP_DUMPABLE:
+		return prctl(PR_SET_DUMPABLE, get_u32(c), 0, 0, 0) < 0 ? fail(f, errno, "set dumpable%s", "") : 0;
 	case OP_SETATTR:
 		return do_setattr(c, f);
 	case OP_NO_NEW_PRIVS:

@@ -152,7 +152,7 @@ describe.each(identities)('as %s', (as) => {
     ['ps', ['c1']],
     ['pause', ['c1']],
     ['events', ['--stats', 'c1']],
-  ])('%s exists, and never exits 0 for work this build does not do', (cmd, args) => {
+  ])('%s exists, and on a missing container exits 1 (checkpoint: not supported)', (cmd, args) => {
     const dir = scratchDir(as);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.3.0', root: { path: 'rootfs' } }));
     const r = tsrun(as, ['--root', join(dir, 'root'), cmd, ...args], { cwd: dir });

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { ExecFlags } from './commands/exec.js';
 import type { CreateFlags, RunFlags } from './commands/lifecycle.js';
 import { Context, type GlobalOptions } from './context.js';
 
@@ -19,7 +20,6 @@ function act(action: Action) {
   };
 }
 
-const execLater = 'exec is not in this build of tsrun yet';
 /** A subcommand whose work is not in this build: its input is checked in full, then it says so. */
 const later =
   (why: string): Action =>
@@ -122,7 +122,13 @@ export function buildProgram(version: string): Command {
     .option('--cgroup <path>', 'sub-cgroup to join', collect)
     .option('--ignore-paused', 'allow exec into a paused container')
     .description('run a process in a running container')
-    .action(act(later(execLater)));
+    .passThroughOptions()
+    .action(
+      act(async (ctx, [id, ...command], opts) => {
+        const { exec } = await import('./commands/exec.js');
+        process.exitCode = await exec(ctx, id as string, command, opts as unknown as ExecFlags);
+      }),
+    );
 
   program
     .command('ps')

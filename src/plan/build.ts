@@ -14,7 +14,7 @@ import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { checkKernelSupport } from '../seccomp/kernel.js';
-import type { Config, Hook, Mount, NamespaceType } from '../spec/config.js';
+import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config.js';
 import { CreateMode, ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
@@ -425,11 +425,7 @@ export function buildPlans(input: PlanInput): Plans {
   checkSupported(config);
   const namespaces = checkNamespaces(config, input.rootless);
   const newNs = new Set([...namespaces].filter(([, path]) => path === undefined).map(([t]) => t));
-  const proc = config.process;
-  if (!proc?.args?.length) throw new UserError('config.json: process.args must name the program to run');
-  if (proc.terminal)
-    throw new UserError('config.json: process.terminal is true, and this build of tsrun has no terminal support yet (set it to false)');
-  if (!proc.cwd.startsWith('/')) throw new UserError(`config.json: process.cwd: "${proc.cwd}" is not an absolute path`);
+  const proc = checkProcess(config.process, 'config.json: process');
 
   // Host side: join namespaces (user first), then clone into the new ones.
   const host: PlanStep[] = [];
@@ -449,14 +445,8 @@ export function buildPlans(input: PlanInput): Plans {
   if (input.deviceFilter) host.push(steps.bpfDevice(input.deviceFilter.cgroupDir, input.deviceFilter.program));
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
-  const seccompConfig = config.linux?.seccomp;
-  const compiled = seccompConfig ? compileSeccomp(seccompConfig) : undefined;
-  if (seccompConfig) checkKernelSupport(seccompConfig);
-  if (compiled?.notifies) {
-    // The agent's socket is a host path (relative ones are in the bundle, as runc reads them).
-    const listener = resolve(input.bundleDir, seccompConfig?.listenerPath ?? '');
-    host.push(steps.connect(listener, `connect to the seccomp agent at ${listener}`));
-  }
+  const filter = seccompFilter(config, input.bundleDir);
+  host.push(...(filter?.host ?? []));
   if (trees.size > 0 && !namespaces.has('mount'))
     throw new UserError("config.json: idmapped mounts need a mount namespace of the container's own");
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit, input.rootfs, [...trees.values()]), steps.nextPlan());
@@ -465,13 +455,7 @@ export function buildPlans(input: PlanInput): Plans {
   const hasRuntimeHooks = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
 
   const container = (hookState: (status: 'creating' | 'created') => string): PlanStep[] => {
-    const seccomp = compiled
-      ? steps.seccomp(
-          compiled.flags,
-          compiled.program,
-          compiled.notifies ? processState(hookState('creating'), seccompConfig?.listenerMetadata) : '',
-        )
-      : undefined;
+    const seccomp = filter?.load(hookState('creating'));
     // Paths are resolved in this root: the host's until the container's root filesystem is set.
     const out: PlanStep[] = [steps.rootfs('/')];
     // Root inside a new user namespace, so what follows is done with its full rights.
@@ -552,30 +536,67 @@ export function buildPlans(input: PlanInput): Plans {
         ),
       );
     }
-    if (proc.selinuxLabel) {
-      out.push(steps.writeFile('/proc/self/attr/exec', proc.selinuxLabel, PROC_SUPER_MAGIC, 'set the SELinux label'));
-    }
-    if (proc.apparmorProfile) {
-      out.push(
-        steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
-      );
-    }
-    // Before the seccomp filter, which may not allow close_range.
-    out.push(steps.closeFds(3 + input.preserveFds));
-    out.push(...processSteps(input, seccomp));
-    const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
-    out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
+    out.push(...processPreamble(input, proc, seccomp));
     // A listener goes to the agent during create (runtime.md's "creating"), so its filter is loaded
     // before ready; without one, as late as possible.
     const lateSeccomp = seccomp && proc.noNewPrivileges ? seccomp : undefined;
-    if (lateSeccomp && compiled?.notifies) out.push(lateSeccomp);
+    if (lateSeccomp && filter?.notifies) out.push(lateSeccomp);
     out.push(steps.ready(), steps.waitStart());
     for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'))));
-    if (lateSeccomp && !compiled?.notifies) out.push(lateSeccomp);
+    if (lateSeccomp && !filter?.notifies) out.push(lateSeccomp);
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;
   };
   return { host, container, newNamespaces: newNs };
+}
+
+/** A process description this build can run; where names it in messages ("config.json: process"). */
+export function checkProcess(proc: Process | undefined, where: string): Process {
+  if (!proc?.args?.length) throw new UserError(`${where}.args must name the program to run`);
+  if (proc.terminal)
+    throw new UserError(`${where}.terminal is true, and this build of tsrun has no terminal support yet (set it to false)`);
+  if (!proc.cwd.startsWith('/')) throw new UserError(`${where}.cwd: "${proc.cwd}" is not an absolute path`);
+  return proc;
+}
+
+/**
+ * The steps that make the container process (the init, or one exec adds) what process says:
+ * labels, no inherited fds, limits, ids, capabilities, the filter when it must precede the
+ * capability drop, the working directory, and the program found.
+ */
+export function processPreamble(input: PlanInput, proc: Process, seccomp: PlanStep | undefined): PlanStep[] {
+  const out: PlanStep[] = [];
+  if (proc.selinuxLabel) out.push(steps.writeFile('/proc/self/attr/exec', proc.selinuxLabel, PROC_SUPER_MAGIC, 'set the SELinux label'));
+  if (proc.apparmorProfile) {
+    out.push(
+      steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
+    );
+  }
+  // Before the seccomp filter, which may not allow close_range.
+  out.push(steps.closeFds(3 + input.preserveFds));
+  out.push(...processSteps({ ...input, config: { ...input.config, process: proc } }, seccomp));
+  const pathEnv = (proc.env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
+  out.push(steps.findExec(proc.args?.[0] ?? '', pathEnv));
+  return out;
+}
+
+/**
+ * A profile's filter: the host steps it needs (a connection to the seccomp agent, made in the
+ * host's namespaces), and its load step, which sends the agent the given state with the listener.
+ */
+export function seccompFilter(config: Config, bundleDir: string) {
+  const profile = config.linux?.seccomp;
+  if (!profile) return undefined;
+  const compiled = compileSeccomp(profile);
+  checkKernelSupport(profile);
+  // The agent's socket is a host path (relative ones are in the bundle, as runc reads them).
+  const listener = resolve(bundleDir, profile.listenerPath ?? '');
+  return {
+    notifies: compiled.notifies,
+    host: compiled.notifies ? [steps.connect(listener, `connect to the seccomp agent at ${listener}`)] : [],
+    load: (state: string) =>
+      steps.seccomp(compiled.flags, compiled.program, compiled.notifies ? processState(state, profile.listenerMetadata) : ''),
+  };
 }
 
 /** The container process state (config-linux.md) that goes to a seccomp agent with the listener fd. */

@@ -45,6 +45,8 @@ export enum ShimOp {
   Seccomp = 39,
   Connect = 40,
   BpfDevice = 41,
+  SetnsFd = 42,
+  Dumpable = 43,
 }
 
 export enum PivotMode {
@@ -207,6 +209,9 @@ export const steps = {
       { str: message },
     ),
   connect: (path: string, why: string) => step(ShimOp.Connect, why, { str: path }),
+  setnsFd: (fd: number, flags: number, why: string) => step(ShimOp.SetnsFd, why, { u32: fd }, { u32: flags }),
+  dumpable: (value: boolean) =>
+    step(ShimOp.Dumpable, value ? 'make the process dumpable' : 'make the process non-dumpable', { u32: value ? 1 : 0 }),
   bpfDevice: (cgroupDir: string, program: Uint8Array) =>
     step(
       ShimOp.BpfDevice,
