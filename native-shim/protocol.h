@@ -63,12 +63,25 @@ enum shim_op {
 	OP_SECCOMP = 39,       /* u32 flags, bytes program (struct sock_filter[]), str message: load the filter; with
 	                          SECCOMP_FILTER_FLAG_NEW_LISTENER, send message and the listener fd (SCM_RIGHTS) over
 	                          the socket OP_CONNECT opened, then close both */
-	OP_CONNECT = 40,       /* str path: connect a unix stream socket to path (for OP_SECCOMP's listener) */
+	OP_CONNECT = 40,       /* u32 enum socket_slot, str path: connect a unix stream socket to path */
+	OP_CONSOLE_RELAY = 44, /* (none): a socketpair in the console slot: CLONE's relay parent receives the pty
+	                          master on its end and connects it to the shim's stdin and stdout */
+	OP_CONSOLE = 45,       /* u32 rows, u32 cols (0: leave), str console path ("" for none): make a pty in the
+	                          container (its /dev/ptmx), send the master over the console slot, bind the
+	                          peer onto the console path, make the peer the controlling terminal and stdio */
 	OP_SETNS_FD = 42,      /* u32 fd (a pidfd, or a namespace fd), u32 nstype flags: setns(fd, flags) */
 	OP_DUMPABLE = 43,      /* u32 value: prctl(PR_SET_DUMPABLE, value) */
 	OP_BPF_DEVICE = 41,    /* str cgroup dir, bytes program (struct bpf_insn[]): load it as a cgroup device
 	                          program and attach it to the cgroup (BPF_F_ALLOW_MULTI) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
+};
+
+/* The sockets a plan may connect (OP_CONNECT), and what goes over each. */
+enum socket_slot {
+	SOCKET_AGENT = 0,   /* the seccomp agent: OP_SECCOMP's listener */
+	SOCKET_CONSOLE = 1, /* the console socket: OP_CONSOLE's pty master */
+	SOCKET_PIDFD = 2,   /* the pidfd socket: CLONE's parent sends a pidfd of the child */
+	SOCKET_SLOTS = 3,
 };
 
 enum parent_mode {

@@ -20,6 +20,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
+#include <termios.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -47,7 +50,8 @@
 static int sync_fd = -1;
 static int root_fd = -1;
 static int fifo_fd = -1;
-static int agent_fd = -1; /* connected to the seccomp agent's socket */
+static int sockets[SOCKET_SLOTS] = { -1, -1, -1 };
+static int relay_console = -1; /* CLONE's relay parent's end of OP_CONSOLE_RELAY's pair */
 static char exec_path[4096];
 static pid_t relay_child;
 /* Detached idmapped mounts made on the host side, attached in the container by index. */
@@ -432,16 +436,25 @@ static int do_idmap_tree(struct cursor *c, struct failure *f)
 	return 0;
 }
 
-static int do_connect(const char *path, struct failure *f)
+static int do_connect(uint32_t slot, const char *path, struct failure *f)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (slot >= SOCKET_SLOTS)
+		return fail(f, EINVAL, "socket slot for %s", path);
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return fail(f, ENAMETOOLONG, "connect to %s", path);
 	strcpy(addr.sun_path, path);
-	agent_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (agent_fd < 0 || connect(agent_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	sockets[slot] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sockets[slot] < 0 || connect(sockets[slot], (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return fail(f, errno, "connect to %s", path);
 	return 0;
+}
+
+static void close_socket(uint32_t slot)
+{
+	if (sockets[slot] >= 0)
+		close(sockets[slot]);
+	sockets[slot] = -1;
 }
 
 /* Sends message with fd attached (SCM_RIGHTS) in one sendmsg. */
@@ -479,10 +492,9 @@ static int do_seccomp(struct cursor *c, struct failure *f)
 		return fail(f, errno, "load the seccomp filter%s", "");
 	if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
 		return 0;
-	int rc = agent_fd < 0 ? (errno = EBADF, -1) : send_fd(agent_fd, message, listener), err = errno;
+	int rc = sockets[SOCKET_AGENT] < 0 ? (errno = EBADF, -1) : send_fd(sockets[SOCKET_AGENT], message, listener), err = errno;
 	close(listener);
-	close(agent_fd);
-	agent_fd = -1;
+	close_socket(SOCKET_AGENT);
 	return rc < 0 ? fail(f, err, "send the seccomp listener to the agent%s", "") : 0;
 }
 
@@ -714,6 +726,157 @@ static int do_hook(struct cursor *c, struct failure *f)
 	return -1;
 }
 
+/*
+ * The process's terminal: a pty of the container's devpts (its /dev/ptmx), the peer opened from
+ * the master itself (TIOCGPTPEER: no path to race), the master sent to whoever holds the console
+ * slot, the peer bound onto the console path (resolved in the root) and made the controlling
+ * terminal and stdio of a new session.
+ */
+static int do_console(struct cursor *c, struct failure *f)
+{
+	uint32_t rows = get_u32(c), cols = get_u32(c);
+	const char *console = get_str(c);
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
+	if (master < 0)
+		return fail(f, errno, "open /dev/ptmx%s", "");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return fail(f, errno, "unlock the pty%s", "");
+	int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (peer < 0)
+		return fail(f, errno, "open the pty's peer%s", "");
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	if (rows && cols && ioctl(peer, TIOCSWINSZ, &ws) < 0)
+		return fail(f, errno, "set the console size%s", "");
+	if (sockets[SOCKET_CONSOLE] < 0 || send_fd(sockets[SOCKET_CONSOLE], "/dev/ptmx", master) < 0)
+		return fail(f, sockets[SOCKET_CONSOLE] < 0 ? EBADF : errno, "send the pty master to the console socket%s", "");
+	close(master);
+	close_socket(SOCKET_CONSOLE);
+	if (console[0]) {
+		int target = resolve_target(console, CREATE_FILE, f);
+		if (target < 0)
+			return -1;
+		char from[64], to[64];
+		fd_path(from, sizeof(from), peer);
+		fd_path(to, sizeof(to), target);
+		int rc = mount(from, to, NULL, MS_BIND, NULL), err = errno;
+		close(target);
+		if (rc < 0)
+			return fail(f, err, "bind the pty onto %s", console);
+	}
+	if (setsid() < 0 || ioctl(peer, TIOCSCTTY, 0) < 0)
+		return fail(f, errno, "make the pty the controlling terminal%s", "");
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(peer, fd) < 0)
+			return fail(f, errno, "make the pty stdio%s", "");
+	if (peer > 2)
+		close(peer);
+	return 0;
+}
+
+/* Receives one fd sent with SCM_RIGHTS; -1 when the peer closed first. */
+static int recv_fd(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	char byte[64];
+	struct iovec iov = { byte, sizeof(byte) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	struct cmsghdr *cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	int fd = -1;
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+static void copy_some(int from, int to, int *open_from)
+{
+	char buf[4096];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0) {
+		*open_from = 0;
+		return;
+	}
+	transfer_all(to, buf, (size_t)n, 1);
+}
+
+/*
+ * The relay parent of a process with a terminal and no console socket: the caller's terminal
+ * (stdin, set raw) and stdout are connected to the pty master the child sends, its window size
+ * follows the caller's, signals are forwarded; exits as the child did.
+ */
+static _Noreturn void relay_terminal(pid_t child, const int *sigs, size_t nsigs)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < nsigs; i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct termios saved;
+	int raw = isatty(0) && tcgetattr(0, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		tcsetattr(0, TCSANOW, &t);
+	}
+	int master = -1, master_open = 1, stdin_open = 1, status = -1;
+	while (status == -1 || (master >= 0 && master_open)) {
+		struct pollfd p[3] = {
+			{ status == -1 ? sfd : -1, POLLIN, 0 },
+			{ master >= 0 ? (master_open ? master : -1) : relay_console, POLLIN, 0 },
+			{ master >= 0 && stdin_open ? 0 : -1, POLLIN, 0 },
+		};
+		/* Once the child is gone, only what the pty still holds is copied out. */
+		if (poll(p, 3, status == -1 ? -1 : 100) <= 0) {
+			if (status != -1)
+				break;
+			continue;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					int st;
+					pid_t pid;
+					while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+						if (pid == child)
+							status = st;
+				} else {
+					struct winsize ws;
+					if (si.ssi_signo == SIGWINCH && master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+						ioctl(master, TIOCSWINSZ, &ws);
+					kill(child, (int)si.ssi_signo);
+				}
+			}
+		}
+		if (master < 0 && p[1].revents) {
+			master = recv_fd(relay_console);
+			/* The caller's terminal size, when it has one (else process.consoleSize stays). */
+			struct winsize ws;
+			if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+				ioctl(master, TIOCSWINSZ, &ws);
+			if (master < 0)
+				master_open = 0, master = -2;
+		} else if (master >= 0 && p[1].revents) {
+			copy_some(master, 1, &master_open);
+		}
+		if (p[2].revents)
+			copy_some(0, master, &stdin_open);
+	}
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	if (status == -1)
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 static int find_exec(const char *file, const char *path, struct failure *f)
 {
 	if (strchr(file, '/')) {
@@ -736,6 +899,8 @@ static void forward(int sig)
 }
 
 /* The parent side of PARENT_RELAY: forwards signals, reaps everything, exits as the child did. */
+static _Noreturn void relay_terminal(pid_t child, const int *sigs, size_t nsigs);
+
 static _Noreturn void relay(pid_t child)
 {
 	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
@@ -743,6 +908,8 @@ static _Noreturn void relay(pid_t child)
 	close(sync_fd);
 	sync_fd = -1;
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (relay_console >= 0)
+		relay_terminal(child, sigs, sizeof(sigs) / sizeof(sigs[0]));
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], forward);
 	for (;;) {
@@ -802,11 +969,27 @@ static int do_clone(struct cursor *c, struct failure *f)
 	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		return fail(f, errno, "clone%s", "");
-	if (pid == 0)
+	if (pid == 0) {
+		/* The child's: its console end, not the parent's; the pidfd socket is the parent's. */
+		if (relay_console >= 0)
+			close(relay_console);
+		relay_console = -1;
+		close_socket(SOCKET_PIDFD);
 		return 0;
-	/* The agent's socket is the child's to use: the agent reads until it is closed. */
-	if (agent_fd >= 0)
-		close(agent_fd);
+	}
+	/* A pidfd of the child for whoever asked (containerd); the other sockets are the child's to use. */
+	if (sockets[SOCKET_PIDFD] >= 0) {
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0 || send_fd(sockets[SOCKET_PIDFD], "pidfd", pidfd) < 0) {
+			int err = errno;
+			kill(pid, SIGKILL);
+			report(REPORT_STEP_FAILED, c->step, err, "send a pidfd of the container process to the pidfd socket");
+			_exit(1);
+		}
+		close(pidfd);
+	}
+	for (uint32_t slot = 0; slot < SOCKET_SLOTS; slot++)
+		close_socket(slot);
 	if (targets[0] != NULL && attach_trees(pid, root, targets, c, f) < 0) {
 		kill(pid, SIGKILL);
 		report(REPORT_STEP_FAILED, c->step, f->err, f->detail);
@@ -888,8 +1071,20 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		return do_seccomp(c, f);
 	case OP_IDMAP_TREE:
 		return do_idmap_tree(c, f);
-	case OP_CONNECT:
-		return do_connect(get_str(c), f);
+	case OP_CONNECT: {
+		uint32_t slot = get_u32(c);
+		return do_connect(slot, get_str(c), f);
+	}
+	case OP_CONSOLE_RELAY: {
+		int pair[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+			return fail(f, errno, "socketpair%s", "");
+		sockets[SOCKET_CONSOLE] = pair[0];
+		relay_console = pair[1];
+		return 0;
+	}
+	case OP_CONSOLE:
+		return do_console(c, f);
 	case OP_BPF_DEVICE:
 		return do_bpf_device(c, f);
 	case OP_SETNS_FD: {

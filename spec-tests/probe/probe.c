@@ -13,6 +13,10 @@
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
  *   probe fork-after S N     sleep S seconds, then like fork N
  *   probe count PATH         count up forever, writing the count to PATH every millisecond
+ *   probe tty                report the terminal: isatty, name, size, session, controlling terminal, /dev/console
+ *   probe fd-receiver SOCKET OUT
+ *                            (on the host) take one fd over SOCKET (SCM_RIGHTS); write to OUT the pid a
+ *                            pidfd refers to, or else everything read from the fd (a pty master) until EOF
  *   probe seccomp-agent SOCKET OUT VALUE
  *                            (on the host) a seccomp agent: listen on SOCKET, take one container
  *                            process state and its listener fd, write the state to OUT, then
@@ -257,17 +261,59 @@ static int receive_state(int conn, char *buf, size_t size, int *fd)
 	return 0;
 }
 
-static int seccomp_agent(const char *path, const char *out, long value)
+/* Listens on path and accepts one connection. */
+static int accept_one(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	unlink(path);
-	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(sock, 1) < 0) {
-		perror("seccomp-agent: listen");
+	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(sock, 1) < 0)
+		return -1;
+	return accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static int fd_receiver(const char *path, const char *out)
+{
+	static char message[256];
+	int conn = accept_one(path), fd;
+	if (conn < 0 || receive_state(conn, message, sizeof(message), &fd) < 0 || fd < 0) {
+		perror("fd-receiver: receive");
 		return 1;
 	}
-	int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC), listener;
+	FILE *f = fopen(out, "w");
+	char info[64], *fdinfo;
+	snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", fd);
+	fdinfo = slurp(info);
+	char *pid = fdinfo ? strstr(fdinfo, "Pid:") : NULL;
+	if (pid) {
+		fprintf(f, "%ld\n", strtol(pid + 4, NULL, 10));
+	} else {
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, (size_t)n, f);
+	}
+	return fclose(f) == 0 ? 0 : 1;
+}
+
+static void tty_report(void)
+{
+	struct winsize ws = { 0 };
+	struct stat in, console;
+	const char *name = ttyname(0);
+	ioctl(0, TIOCGWINSZ, &ws);
+	int same = name && stat(name, &in) == 0 && stat("/dev/console", &console) == 0 && in.st_rdev == console.st_rdev;
+	int ctty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	printf("{\"isatty\":%d,\"name\":", isatty(0));
+	jstr(name ? name : "");
+	printf(",\"rows\":%d,\"cols\":%d,\"leader\":%d,\"ctty\":%d,\"console\":%d}\n", ws.ws_row, ws.ws_col,
+	       getsid(0) == getpid(), ctty >= 0, same);
+}
+
+static int seccomp_agent(const char *path, const char *out, long value)
+{
+	int conn = accept_one(path), listener;
 	static char state[1 << 16];
 	if (conn < 0 || receive_state(conn, state, sizeof(state), &listener) < 0 || listener < 0) {
 		perror("seccomp-agent: receive");
@@ -299,7 +345,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "seccomp-agent") && argc == 5) {
+	if (!strcmp(cmd, "tty")) {
+		tty_report();
+	} else if (!strcmp(cmd, "fd-receiver") && argc == 4) {
+		return fd_receiver(argv[2], argv[3]);
+	} else if (!strcmp(cmd, "seccomp-agent") && argc == 5) {
 		return seccomp_agent(argv[2], argv[3], strtol(argv[4], NULL, 0));
 	} else if (!strcmp(cmd, "count") && argc == 3) {
 		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -17,6 +17,8 @@ export interface ExecOptions {
   process: Process;
   detach: boolean;
   pidFile?: string;
+  consoleSocket?: string;
+  pidfdSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
   rootless: boolean;
@@ -59,6 +61,8 @@ export async function exec(store: ContainerStore, opts: ExecOptions): Promise<Sh
         noPivot: false,
         execFifo: '',
         preserveFds: opts.preserveFds,
+        consoleSocket: opts.consoleSocket,
+        pidfdSocket: opts.pidfdSocket,
         relay: !opts.detach,
         warn: opts.warn,
       },

@@ -30,6 +30,8 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot: boolean;
   preserveFds: number;
+  consoleSocket?: string;
+  pidfdSocket?: string;
   rootless: boolean;
   /** --systemd-cgroup: linux.cgroupsPath is slice:prefix:name. */
   systemdCgroup: boolean;
@@ -95,6 +97,8 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         noPivot: opts.noPivot,
         execFifo,
         preserveFds: opts.preserveFds,
+        consoleSocket: opts.consoleSocket,
+        pidfdSocket: opts.pidfdSocket,
         relay: opts.attached,
         // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
         deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}, config.linux?.devices ?? []),

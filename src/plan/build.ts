@@ -15,7 +15,7 @@ import { RLIMITS } from '../linux/rlimits.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { checkKernelSupport } from '../seccomp/kernel.js';
 import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config.js';
-import { CreateMode, ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
+import { CreateMode, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
 const NSFS_MAGIC = 0x6e736673;
@@ -30,6 +30,10 @@ export interface PlanInput {
   preserveFds: number;
   /** run in the foreground: the shim stays as the container process's parent and relays. */
   relay: boolean;
+  /** --console-socket: where the pty master of a process with a terminal goes (else the relay takes it). */
+  consoleSocket?: string;
+  /** --pidfd-socket: where a pidfd of the container process goes. */
+  pidfdSocket?: string;
   /** A cgroup v2 device program to attach to the container's cgroup before it starts. */
   deviceFilter?: { cgroupDir: string; program: Uint8Array };
   warn: (msg: string) => void;
@@ -446,7 +450,7 @@ export function buildPlans(input: PlanInput): Plans {
   // Opened on the host side: the container process inherits the fd, whatever user it maps to.
   host.push(steps.openFifo(input.execFifo));
   const filter = seccompFilter(config, input.bundleDir);
-  host.push(...(filter?.host ?? []));
+  host.push(...(filter?.host ?? []), ...socketSteps(input, proc));
   if (trees.size > 0 && !namespaces.has('mount'))
     throw new UserError("config.json: idmapped mounts need a mount namespace of the container's own");
   host.push(steps.clone(cloneFlags, input.relay ? ParentMode.Relay : ParentMode.Exit, input.rootfs, [...trees.values()]), steps.nextPlan());
@@ -536,6 +540,7 @@ export function buildPlans(input: PlanInput): Plans {
         ),
       );
     }
+    if (proc.terminal) out.push(consoleStep(proc, '/dev/console'));
     out.push(...processPreamble(input, proc, seccomp));
     // A listener goes to the agent during create (runtime.md's "creating"), so its filter is loaded
     // before ready; without one, as late as possible.
@@ -550,11 +555,37 @@ export function buildPlans(input: PlanInput): Plans {
   return { host, container, newNamespaces: newNs };
 }
 
+/**
+ * The host steps for the sockets a process's fds go to: the pidfd socket, and for a terminal the
+ * console socket, or, in the foreground without one, the pair the relay takes the pty master from.
+ */
+export function socketSteps(input: PlanInput, proc: Process): PlanStep[] {
+  const out: PlanStep[] = [];
+  if (input.pidfdSocket) {
+    const path = resolve(input.pidfdSocket);
+    out.push(steps.connect(SocketSlot.Pidfd, path, `connect to the pidfd socket ${path}`));
+  }
+  if (proc.terminal && input.consoleSocket) {
+    const path = resolve(input.consoleSocket);
+    out.push(steps.connect(SocketSlot.Console, path, `connect to the console socket ${path}`));
+  } else if (proc.terminal && input.relay) {
+    out.push(steps.consoleRelay());
+  } else if (proc.terminal) {
+    throw new UserError('process.terminal is true: a detached process needs --console-socket to hand its terminal to');
+  } else if (input.consoleSocket) {
+    throw new UserError('--console-socket is given, and process.terminal is false: there is no terminal to send');
+  }
+  return out;
+}
+
+/** The process's terminal, sized as process.consoleSize says (else as the relay's caller's). */
+export function consoleStep(proc: Process, consolePath: string): PlanStep {
+  return steps.console(Number(proc.consoleSize?.height ?? 0), Number(proc.consoleSize?.width ?? 0), consolePath);
+}
+
 /** A process description this build can run; where names it in messages ("config.json: process"). */
 export function checkProcess(proc: Process | undefined, where: string): Process {
   if (!proc?.args?.length) throw new UserError(`${where}.args must name the program to run`);
-  if (proc.terminal)
-    throw new UserError(`${where}.terminal is true, and this build of tsrun has no terminal support yet (set it to false)`);
   if (!proc.cwd.startsWith('/')) throw new UserError(`${where}.cwd: "${proc.cwd}" is not an absolute path`);
   return proc;
 }
@@ -593,7 +624,7 @@ export function seccompFilter(config: Config, bundleDir: string) {
   const listener = resolve(bundleDir, profile.listenerPath ?? '');
   return {
     notifies: compiled.notifies,
-    host: compiled.notifies ? [steps.connect(listener, `connect to the seccomp agent at ${listener}`)] : [],
+    host: compiled.notifies ? [steps.connect(SocketSlot.Agent, listener, `connect to the seccomp agent at ${listener}`)] : [],
     load: (state: string) =>
       steps.seccomp(compiled.flags, compiled.program, compiled.notifies ? processState(state, profile.listenerMetadata) : ''),
   };

@@ -6,6 +6,13 @@
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
 export const PLAN_VERSION = 2;
 
+/** The sockets a plan connects (protocol.h enum socket_slot). */
+export enum SocketSlot {
+  Agent = 0,
+  Console = 1,
+  Pidfd = 2,
+}
+
 export enum ShimOp {
   Unshare = 1,
   Exit = 2,
@@ -47,6 +54,8 @@ export enum ShimOp {
   BpfDevice = 41,
   SetnsFd = 42,
   Dumpable = 43,
+  ConsoleRelay = 44,
+  Console = 45,
 }
 
 export enum PivotMode {
@@ -208,7 +217,10 @@ export const steps = {
       { bytes: program },
       { str: message },
     ),
-  connect: (path: string, why: string) => step(ShimOp.Connect, why, { str: path }),
+  connect: (slot: SocketSlot, path: string, why: string) => step(ShimOp.Connect, why, { u32: slot }, { str: path }),
+  consoleRelay: () => step(ShimOp.ConsoleRelay, 'make the pair that brings the pty master to the relay'),
+  console: (rows: number, cols: number, consolePath: string) =>
+    step(ShimOp.Console, "make the process's terminal", { u32: rows }, { u32: cols }, { str: consolePath }),
   setnsFd: (fd: number, flags: number, why: string) => step(ShimOp.SetnsFd, why, { u32: fd }, { u32: flags }),
   dumpable: (value: boolean) =>
     step(ShimOp.Dumpable, value ? 'make the process dumpable' : 'make the process non-dumpable', { u32: value ? 1 : 0 }),

@@ -6,7 +6,7 @@
  * at once), takes that root, and clones the process, which tsrun then puts in the container's
  * cgroup before sending it its plan.
  */
-import { checkProcess, type PlanInput, processPreamble, seccompFilter } from './build.js';
+import { checkProcess, consoleStep, type PlanInput, processPreamble, seccompFilter, socketSteps } from './build.js';
 import { ParentMode, PivotMode, type PlanStep, steps } from './encode.js';
 
 export interface ExecPlanInput {
@@ -33,6 +33,7 @@ export function buildExecPlans(input: ExecPlanInput): ExecPlans {
   const host: PlanStep[] = [
     steps.dumpable(false),
     ...(filter?.host ?? []),
+    ...socketSteps(input.plan, proc),
     // Opened before the mount namespace changes: the container's root, as the host sees it.
     steps.rootfs(`/proc/${input.initPid}/root`),
     steps.setnsFd(input.pidfd, input.namespaces, "join the container's namespaces"),
@@ -43,7 +44,8 @@ export function buildExecPlans(input: ExecPlanInput): ExecPlans {
   ];
   const process = (state: string): PlanStep[] => {
     const seccomp = filter?.load(state);
-    const out = processPreamble(input.plan, proc, seccomp);
+    const out = proc.terminal ? [consoleStep(proc, '')] : [];
+    out.push(...processPreamble(input.plan, proc, seccomp));
     if (seccomp && proc.noNewPrivileges) out.push(seccomp);
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;

@@ -89,9 +89,6 @@ export function execProcess(base: Process | undefined, args: string[], flags: Ex
 
 /** Runs the process; in the foreground returns its exit status (128+N when killed by signal N). */
 export async function exec(ctx: Context, id: string, args: string[], flags: ExecFlags): Promise<number> {
-  if (flags.consoleSocket !== undefined || flags.tty)
-    throw new UserError('exec: terminals (--tty, --console-socket) are not in this build of tsrun yet');
-  if (flags.pidfdSocket !== undefined) throw new UserError('exec: --pidfd-socket is not in this build of tsrun yet');
   if (flags.cgroup?.length) throw new UserError('exec: --cgroup (a sub-cgroup of the container) is not in this build of tsrun yet');
   const store = new ContainerStore(ctx.stateRoot);
   const record = await store.load(id);
@@ -101,6 +98,8 @@ export async function exec(ctx: Context, id: string, args: string[], flags: Exec
     process: execProcess(base, args, flags),
     detach: flags.detach === true,
     pidFile: flags.pidFile,
+    consoleSocket: flags.consoleSocket,
+    pidfdSocket: flags.pidfdSocket,
     preserveFds: flags.preserveFds,
     ignorePaused: flags.ignorePaused === true,
     rootless: ctx.rootless,

@@ -9,6 +9,7 @@ export interface CreateFlags {
   pivot: boolean;
   preserveFds: number;
   consoleSocket?: string;
+  pidfdSocket?: string;
 }
 
 function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: boolean, command: string): lifecycle.CreateOptions {
@@ -18,6 +19,8 @@ function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: b
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
     preserveFds: flags.preserveFds,
+    consoleSocket: flags.consoleSocket,
+    pidfdSocket: flags.pidfdSocket,
     rootless: ctx.rootless,
     systemdCgroup: ctx.options.systemdCgroup,
     attached,

@@ -1,0 +1,118 @@
+/**
+ * Terminals and fd sockets: process.terminal with a console socket (the pty master sent over it),
+ * in the foreground without one (the caller's terminal, here a pty made by script(1)), exec -t,
+ * and --pidfd-socket. The receiving end is the probe's fd-receiver, run on the host as the same user.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { Config } from '../src/spec/config.js';
+import { makeBundle, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { asUser, type Identity, identities, scratchDir } from './support/tsrun.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The probe's fd-receiver on a socket, as the identity; resolves to what it wrote once it is done. */
+async function receiver(as: Identity) {
+  const dir = scratchDir(as);
+  const socket = join(dir, 'fd.sock');
+  const out = join(dir, 'out');
+  const argv = [inject('probe'), 'fd-receiver', socket, out];
+  const child = as === 'root' ? spawn(argv[0] as string, argv.slice(1)) : spawn('setpriv', [...asUser(), ...argv]);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(20);
+  return {
+    socket,
+    async result(): Promise<string> {
+      const status = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
+      child.kill('SIGKILL');
+      expect(status).toBe(0);
+      return readFileSync(out, 'utf8');
+    },
+  };
+}
+
+/** Runs tsrun in a pty of its own (script(1)), with that terminal sized rows×cols; its output and status. */
+async function inTerminal(b: TestBundle, args: string[], size = '40 120') {
+  const command = [...(b.as === 'rootless' ? ['setpriv', ...asUser()] : []), inject('tsrunBin'), '--root', b.root, ...args];
+  const [rows, cols] = size.split(' ');
+  // stdin stays open until the end: script turns its end of file into a byte for the pty.
+  const child = spawn('script', ['-qec', `stty rows ${rows} cols ${cols}; ${command.map(quote).join(' ')}`, '/dev/null'], { cwd: b.dir });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.stdin.end();
+  return { code, out: out.replaceAll('\r', '') };
+}
+
+function bundle(as: Identity, args: string[], edit: (c: Config) => void = () => {}) {
+  return makeBundle(as, (c) => {
+    c.process = { ...c.process, cwd: '/', args, terminal: true, consoleSize: { height: 33, width: 101 } };
+    edit(c);
+  });
+}
+
+const TTY = { isatty: 1, name: '/dev/pts/0', leader: 1, ctty: 1 };
+
+describe.each(identities)('terminals, as %s', (as) => {
+  it('--console-socket: the pty master goes to the socket; the process has the pty as its controlling terminal and /dev/console', async () => {
+    const r = await receiver(as);
+    const b = bundle(as, ['/probe', 'tty']);
+    const run = tsrunIn(b, ['run', '-d', '--console-socket', r.socket, '--bundle', b.dir, uniqueId()]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse((await r.result()).trim())).toEqual({ ...TTY, rows: 33, cols: 101, console: 1 });
+  });
+
+  it('in the foreground without a console socket, the caller’s terminal: its size, its input and output, the exit status', async () => {
+    const b = bundle(as, ['/probe', 'tty']);
+    const r = await inTerminal(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out.trim())).toEqual({ ...TTY, rows: 40, cols: 120, console: 1 });
+    const exit = bundle(as, ['/probe', 'exit', '3']);
+    expect((await inTerminal(exit, ['run', '--bundle', exit.dir, uniqueId()])).code).toBe(3);
+  });
+
+  it('exec -t: with a console socket, and in the foreground', async () => {
+    const b = bundle(as, ['/probe', 'sleep', '30'], (c) => {
+      if (c.process) c.process.terminal = false;
+    });
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    const r = await receiver(as);
+    expect(tsrunIn(b, ['exec', '-t', '-d', '--console-socket', r.socket, id, '/probe', 'tty']).code).toBe(0);
+    expect(JSON.parse((await r.result()).trim())).toMatchObject(TTY);
+    const fg = await inTerminal(b, ['exec', '-t', id, '/probe', 'tty'], '20 80');
+    expect(JSON.parse(fg.out.trim())).toEqual({ ...TTY, rows: 20, cols: 80, console: 0 });
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('a detached terminal needs a console socket; a console socket needs a terminal', () => {
+    const b = bundle(as, ['/probe']);
+    const r = tsrunIn(b, ['run', '-d', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('tsrun: run: process.terminal is true: a detached process needs --console-socket to hand its terminal to');
+    const plain = bundle(as, ['/probe'], (c) => {
+      if (c.process) c.process.terminal = false;
+    });
+    const p = tsrunIn(plain, ['create', '--console-socket', join(plain.dir, 'x.sock'), '--bundle', plain.dir, uniqueId()]);
+    expect(p.stderr.trim()).toBe('tsrun: create: --console-socket is given, and process.terminal is false: there is no terminal to send');
+    expect(existsSync(plain.root) ? readdirSync(plain.root) : []).toEqual([]);
+  });
+
+  it('--pidfd-socket: a pidfd of the init (create) and of an exec’d process goes to the socket', async () => {
+    const b = bundle(as, ['/probe', 'sleep', '30'], (c) => {
+      if (c.process) c.process.terminal = false;
+    });
+    const id = uniqueId();
+    const r = await receiver(as);
+    expect(tsrunIn(b, ['create', '--pidfd-socket', r.socket, '--bundle', b.dir, id]).code).toBe(0);
+    expect(Number(await r.result())).toBe(JSON.parse(tsrunIn(b, ['state', id]).stdout).pid);
+    const e = await receiver(as);
+    const pidFile = join(b.dir, 'exec.pid');
+    expect(tsrunIn(b, ['exec', '-d', '--pid-file', pidFile, '--pidfd-socket', e.socket, id, '/probe', 'sleep', '30']).code).toBe(0);
+    expect(Number(await e.result())).toBe(Number(readFileSync(pidFile, 'utf8')));
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+});
