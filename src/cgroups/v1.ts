@@ -33,6 +33,9 @@ export function v1Hierarchies(mountinfo?: string): Map<string, string> {
   return out;
 }
 
+/** Engines fill the numbers they do not set with 0 (Docker does): 0 means "leave as it is", as runc reads it. */
+const given = (v: number | bigint | undefined): v is number | bigint => v !== undefined && Number(v) !== 0;
+
 const USER_HZ = 100; // cpuacct.stat counts in clock ticks
 const NS_PER_TICK = 1e9 / USER_HZ;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,21 +92,21 @@ export class CgroupV1 implements CgroupManager {
     const skipped: string[] = [];
     const { memory, pids, cpu, blockIO } = resources;
     if (memory) {
-      if (memory.limit !== undefined) this.write('memory', 'memory.limit_in_bytes', String(memory.limit));
-      if (memory.reservation !== undefined) this.write('memory', 'memory.soft_limit_in_bytes', String(memory.reservation));
-      if (memory.swap !== undefined) this.write('memory', 'memory.memsw.limit_in_bytes', String(memory.swap));
+      if (given(memory.limit)) this.write('memory', 'memory.limit_in_bytes', String(memory.limit));
+      if (given(memory.reservation)) this.write('memory', 'memory.soft_limit_in_bytes', String(memory.reservation));
+      if (given(memory.swap)) this.write('memory', 'memory.memsw.limit_in_bytes', String(memory.swap));
       if (memory.swappiness !== undefined) this.write('memory', 'memory.swappiness', String(memory.swappiness));
       if (memory.disableOOMKiller) this.write('memory', 'memory.oom_control', '1');
       if (memory.kernel !== undefined || memory.kernelTCP !== undefined) skipped.push('memory.kernel/kernelTCP (removed from the kernel)');
     }
     if (pids) this.write('pids', 'pids.max', Number(pids.limit) > 0 ? String(pids.limit) : 'max');
     if (cpu) {
-      if (cpu.shares !== undefined) this.write('cpu', 'cpu.shares', String(cpu.shares));
-      if (cpu.period !== undefined) this.write('cpu', 'cpu.cfs_period_us', String(cpu.period));
-      if (cpu.quota !== undefined) this.write('cpu', 'cpu.cfs_quota_us', String(cpu.quota));
-      if (cpu.burst !== undefined) this.write('cpu', 'cpu.cfs_burst_us', String(cpu.burst));
-      if (cpu.realtimePeriod !== undefined) this.write('cpu', 'cpu.rt_period_us', String(cpu.realtimePeriod));
-      if (cpu.realtimeRuntime !== undefined) this.write('cpu', 'cpu.rt_runtime_us', String(cpu.realtimeRuntime));
+      if (given(cpu.shares)) this.write('cpu', 'cpu.shares', String(cpu.shares));
+      if (given(cpu.period)) this.write('cpu', 'cpu.cfs_period_us', String(cpu.period));
+      if (given(cpu.quota)) this.write('cpu', 'cpu.cfs_quota_us', String(cpu.quota));
+      if (given(cpu.burst)) this.write('cpu', 'cpu.cfs_burst_us', String(cpu.burst));
+      if (given(cpu.realtimePeriod)) this.write('cpu', 'cpu.rt_period_us', String(cpu.realtimePeriod));
+      if (given(cpu.realtimeRuntime)) this.write('cpu', 'cpu.rt_runtime_us', String(cpu.realtimeRuntime));
       if (cpu.cpus) this.write('cpuset', 'cpuset.cpus', cpu.cpus);
       if (cpu.mems) this.write('cpuset', 'cpuset.mems', cpu.mems);
       if (cpu.idle !== undefined) skipped.push('cpu.idle (cgroup v2 only)');
@@ -140,11 +143,11 @@ export class CgroupV1 implements CgroupManager {
     const dir = this.dir('blkio') ?? '';
     const bfq = !existsSync(join(dir, 'blkio.weight')) && existsSync(join(dir, 'blkio.bfq.weight'));
     const weightFile = bfq ? 'blkio.bfq.weight' : 'blkio.weight';
-    if (blockIO.weight !== undefined) this.write('blkio', weightFile, String(blockIO.weight));
-    if (blockIO.leafWeight !== undefined) this.write('blkio', 'blkio.leaf_weight', String(blockIO.leafWeight));
+    if (given(blockIO.weight)) this.write('blkio', weightFile, String(blockIO.weight));
+    if (given(blockIO.leafWeight)) this.write('blkio', 'blkio.leaf_weight', String(blockIO.leafWeight));
     for (const d of blockIO.weightDevice ?? []) {
-      if (d.weight !== undefined) this.write('blkio', `${weightFile}_device`, `${d.major}:${d.minor} ${d.weight}`);
-      if (d.leafWeight !== undefined) this.write('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`);
+      if (given(d.weight)) this.write('blkio', `${weightFile}_device`, `${d.major}:${d.minor} ${d.weight}`);
+      if (given(d.leafWeight)) this.write('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`);
     }
     const throttles = [
       ['blkio.throttle.read_bps_device', blockIO.throttleReadBpsDevice],

@@ -82,14 +82,14 @@ export class CgroupV2 implements CgroupManager {
     const { memory, pids, cpu, blockIO } = resources;
     if (memory) {
       const limit = memory.limit === undefined ? undefined : Number(memory.limit);
-      if (limit !== undefined) {
+      if (limit) {
         if (memory.checkBeforeUpdate && limit > 0 && (readNumber(this.dir, 'memory.current') ?? 0) > limit)
           throw new UserError(
             `cgroup: memory.limit ${limit} is below the current usage of ${join(this.dir, 'memory.current')} (checkBeforeUpdate)`,
           );
         this.write('memory', 'memory.max', v2Limit(limit));
       }
-      if (memory.reservation !== undefined) this.write('memory', 'memory.low', v2Limit(memory.reservation));
+      if (memory.reservation) this.write('memory', 'memory.low', v2Limit(memory.reservation));
       const swap = swapToV2(limit, memory.swap === undefined ? undefined : Number(memory.swap));
       if (swap !== undefined) this.write('memory', 'memory.swap.max', swap);
       if (memory.swappiness !== undefined) skipped.push('memory.swappiness (cgroup v1 only)');
@@ -99,22 +99,22 @@ export class CgroupV2 implements CgroupManager {
     if (pids) this.write('pids', 'pids.max', Number(pids.limit) > 0 ? String(pids.limit) : 'max');
     if (cpu) {
       if (cpu.shares !== undefined && Number(cpu.shares) > 0) this.write('cpu', 'cpu.weight', String(sharesToWeight(Number(cpu.shares))));
-      if (cpu.quota !== undefined || cpu.period !== undefined) {
+      if (Number(cpu.quota ?? 0) !== 0 || Number(cpu.period ?? 0) !== 0) {
         // An update may give one of the two: the other keeps its current value.
         const [curQuota, curPeriod] = (readCgroupFile(this.dir, 'cpu.max') ?? 'max 100000').trim().split(' ');
-        const quota = cpu.quota === undefined ? curQuota : v2Limit(cpu.quota);
-        this.write('cpu', 'cpu.max', `${quota} ${cpu.period ?? curPeriod ?? 100000}`);
+        const quota = Number(cpu.quota ?? 0) === 0 ? curQuota : v2Limit(cpu.quota ?? 0);
+        this.write('cpu', 'cpu.max', `${quota} ${Number(cpu.period ?? 0) || curPeriod || 100000}`);
       }
-      if (cpu.burst !== undefined) this.write('cpu', 'cpu.max.burst', String(cpu.burst));
+      if (cpu.burst) this.write('cpu', 'cpu.max.burst', String(cpu.burst));
       if (cpu.idle !== undefined) this.write('cpu', 'cpu.idle', String(cpu.idle));
       if (cpu.cpus) this.write('cpuset', 'cpuset.cpus', cpu.cpus);
       if (cpu.mems) this.write('cpuset', 'cpuset.mems', cpu.mems);
       if (cpu.realtimePeriod !== undefined || cpu.realtimeRuntime !== undefined) skipped.push('cpu.realtime* (cgroup v1 only)');
     }
     if (blockIO) {
-      if (blockIO.weight !== undefined) this.write('io', 'io.weight', `default ${blkioToIoWeight(blockIO.weight)}`);
+      if (blockIO.weight) this.write('io', 'io.weight', `default ${blkioToIoWeight(blockIO.weight)}`);
       for (const d of blockIO.weightDevice ?? []) {
-        if (d.weight !== undefined) this.write('io', 'io.weight', `${d.major}:${d.minor} ${blkioToIoWeight(d.weight)}`);
+        if (d.weight) this.write('io', 'io.weight', `${d.major}:${d.minor} ${blkioToIoWeight(d.weight)}`);
       }
       const throttles = [
         ['rbps', blockIO.throttleReadBpsDevice],

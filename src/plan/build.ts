@@ -12,6 +12,7 @@ import { DEFAULT_DEVICES } from '../linux/default-devices.js';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
 import { RLIMITS } from '../linux/rlimits.js';
+import { inInitialUserNamespace } from '../linux/rootless.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { checkKernelSupport } from '../seccomp/kernel.js';
 import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config.js';
@@ -96,7 +97,9 @@ function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, 
       throw new UserError('config.json: a new user namespace needs linux.uidMappings and linux.gidMappings');
     }
   }
-  if (rootless && !has('user')) {
+  // An unprivileged user can make the other namespaces only inside a user namespace of its own. (Root
+  // inside a user namespace, as rootless podman runs its runtime, already is in one.)
+  if (rootless && !has('user') && process.geteuid?.() !== 0) {
     throw new UserError('rootless: the config needs a user namespace with the caller mapped (tsrun spec --rootless writes one)');
   }
   if (!has('mount')) {
@@ -392,9 +395,13 @@ function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep
   out.push(steps.bounding(last, set('bounding')));
   const user = proc.user ?? {};
   const groups = user.additionalGids ?? [];
-  // A rootless single-id mapping denies setgroups: then the groups are left as they are.
+  // A rootless single-id mapping denies setgroups: then the groups are left as they are. Without a
+  // user namespace of its own the container has the setgroups rule of the one tsrun runs in.
   const gidMaps = input.config.linux?.gidMappings ?? [];
-  const setgroupsDenied = input.rootless && gidMaps.length <= 1 && (gidMaps[0]?.size ?? 0) <= 1;
+  const ownUserNs = (input.config.linux?.namespaces ?? []).some((n) => n.type === 'user');
+  const setgroupsDenied = ownUserNs
+    ? input.rootless && gidMaps.length <= 1 && (gidMaps[0]?.size ?? 0) <= 1
+    : readFirstLine('/proc/self/setgroups') === 'deny';
   if (setgroupsDenied && groups.length > 0)
     throw new UserError('rootless: process.user.additionalGids need a multi-id gid mapping (newgidmap and /etc/subgid)');
   out.push(steps.setIds(user.uid ?? 0, user.gid ?? 0, setgroupsDenied ? undefined : groups));
@@ -511,7 +518,8 @@ export function buildPlans(input: PlanInput): Plans {
       ...deviceSteps(
         input,
         mounts.some((m) => m.destination === '/dev'),
-        namespaces.has('user'),
+        // No mknod in any user namespace but the host's: the container's own, or the one tsrun runs in.
+        namespaces.has('user') || !inInitialUserNamespace(),
       ),
     );
     // Sysctls go through the container's /proc before its read-only and masked paths close it.
