@@ -66,6 +66,7 @@ enum shim_op {
 	OP_CONNECT = 40,       /* u32 enum socket_slot, str path: connect a unix stream socket to path */
 	OP_CONSOLE_RELAY = 44, /* (none): a socketpair in the console slot: CLONE's relay parent receives the pty
 	                          master on its end and connects it to the shim's stdin and stdout */
+	OP_SESSION_KEYRING = 46, /* str name: join a new session keyring of that name */
 	OP_CONSOLE = 45,       /* u32 rows, u32 cols (0: leave), str console path ("" for none): make a pty in the
 	                          container (its /dev/ptmx), send the master over the console slot, bind the
 	                          peer onto the console path, make the peer the controlling terminal and stdio */

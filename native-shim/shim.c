@@ -1085,6 +1085,10 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 	}
 	case OP_CONSOLE:
 		return do_console(c, f);
+	case OP_SESSION_KEYRING: {
+		const char *name = get_str(c);
+		return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 ? fail(f, errno, "join the session keyring %s", name) : 0;
+	}
 	case OP_BPF_DEVICE:
 		return do_bpf_device(c, f);
 	case OP_SETNS_FD: {

@@ -186,6 +186,17 @@ describe.each(identities)('config features as %s', (as) => {
       closeSync(extra);
     }
   });
+
+  it('a session keyring of its own, named after the container, unless --no-new-keyring', () => {
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'cat', '/proc/keys'] };
+      c.linux = { ...c.linux, maskedPaths: [] };
+    });
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '--bundle', b.dir, id]).stdout).toMatch(new RegExp(`keyring\\s+_ses\\.${id}: `));
+    const shared = uniqueId();
+    expect(tsrunIn(b, ['run', '--no-new-keyring', '--bundle', b.dir, shared]).stdout).not.toContain(`_ses.${shared}`);
+  });
 });
 
 /** Another bundle over the same rootfs directory layout, for one more run with a different config. */

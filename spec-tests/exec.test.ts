@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAPABILITIES } from '../src/linux/capabilities.js';
@@ -103,7 +103,31 @@ describe.each(identities)('exec, as %s', (as) => {
   });
 });
 
-describe('exec, as root: users and paused containers', () => {
+describe('exec, as root: users, sub-cgroups and paused containers', () => {
+  it('--cgroup puts the process in an existing sub-cgroup of the container', () => {
+    const path = `/tsrun-spec/${uniqueId()}`;
+    const { b, id } = running('root', (c) => {
+      c.linux = { ...c.linux, cgroupsPath: path };
+    });
+    // The sub-cgroup, made in every hierarchy the container is in.
+    for (const h of readdirSync('/sys/fs/cgroup')) {
+      if (existsSync(`/sys/fs/cgroup/${h}${path}`)) mkdirSync(`/sys/fs/cgroup/${h}${path}/sub`);
+    }
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      writeFileSync(`/sys/fs/cgroup/cpuset${path}/sub/${f}`, readFileSync(`/sys/fs/cgroup/cpuset${path}/${f}`, 'utf8').trim());
+    }
+    const pidFile = join(b.dir, 'sub.pid');
+    const missing = tsrunIn(b, ['exec', '-d', '--cgroup', 'nope', id, '/probe', 'sleep', '30']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${path}/nope/cgroup.procs`);
+    const r = tsrunIn(b, ['exec', '-d', '--pid-file', pidFile, '--cgroup', 'sub', id, '/probe', 'sleep', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    const cgroups = readFileSync(`/proc/${readFileSync(pidFile, 'utf8')}/cgroup`, 'utf8');
+    expect(cgroups).toContain(`:pids:${path}/sub\n`);
+    expect(cgroups).toContain(`:memory:${path}/sub\n`);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
   it('--user and --additional-gids switch ids (a non-root user keeps no capabilities)', () => {
     const { b, id } = running('root');
     const user = report(b, ['-u', '1000:1000', '-g', '44', id, '/probe']);

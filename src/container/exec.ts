@@ -1,5 +1,6 @@
 /** `exec`: a new process in a created or running container, in its namespaces and its cgroup. */
 import { readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
 import { cgroupManager } from '../cgroups/select.js';
 import { UserError } from '../cli/errors.js';
 import * as libc from '../linux/libc.js';
@@ -8,6 +9,7 @@ import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
 import { buildExecPlans } from '../plan/exec.js';
 import type { Process } from '../spec/config.js';
 import { loadBundle } from './bundle.js';
+import { killQuietly } from './lifecycle.js';
 import { processStartTime } from './status.js';
 import { type ContainerStore, writeAtomically } from './store.js';
 
@@ -21,6 +23,8 @@ export interface ExecOptions {
   pidfdSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --cgroup: a sub-cgroup of the container's (which must exist) to put the process in. */
+  subCgroup?: string;
   rootless: boolean;
   warn: (msg: string) => void;
 }
@@ -70,15 +74,22 @@ export async function exec(store: ContainerStore, opts: ExecOptions): Promise<Sh
       pidfd: 3 + opts.preserveFds,
       namespaces: ownNamespaces(record.pid),
     });
-    const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
+    if (opts.subCgroup !== undefined && record.cgroupPath === undefined)
+      throw new UserError(`exec --cgroup: container "${opts.id}" has no cgroup (rootless without a delegated cgroup v2 subtree)`);
+    const path = record.cgroupPath === undefined ? undefined : posix.join(record.cgroupPath, opts.subCgroup ?? '');
+    const cgroup = path === undefined ? undefined : cgroupManager(path);
+    let started: number | undefined;
     const run = await runShim(plans.host, {
       stdio: ['inherit', 'inherit', 'inherit', ...preserved, pidfd],
       onPid: (pid) => {
+        started = pid;
         cgroup?.addProcess(pid);
         const state = { ociVersion: record.ociVersion, id: record.id, status, pid: record.pid, bundle: record.bundle };
         return plans.process(JSON.stringify(state));
       },
     }).catch((err: unknown) => {
+      // A process that never got its plan must not stay behind, waiting in the container.
+      if (started !== undefined) killQuietly(started);
       throw err instanceof ShimStepError ? new UserError(err.message) : err;
     });
     if (run.pid === undefined) throw new UserError('exec: the process exited before it started');

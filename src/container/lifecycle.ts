@@ -32,6 +32,8 @@ export interface CreateOptions {
   preserveFds: number;
   consoleSocket?: string;
   pidfdSocket?: string;
+  /** --no-new-keyring: the container keeps the caller's session keyring. */
+  noNewKeyring: boolean;
   rootless: boolean;
   /** --systemd-cgroup: linux.cgroupsPath is slice:prefix:name. */
   systemdCgroup: boolean;
@@ -99,6 +101,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         preserveFds: opts.preserveFds,
         consoleSocket: opts.consoleSocket,
         pidfdSocket: opts.pidfdSocket,
+        sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
         relay: opts.attached,
         // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
         deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}, config.linux?.devices ?? []),
@@ -177,7 +180,7 @@ async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   for (let waited = 0; waited < timeoutMs && processStartTime(pid) !== undefined; waited += 5) await sleep(5);
 }
 
-function killQuietly(pid: number): void {
+export function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {

@@ -31,6 +31,8 @@ export interface PlanInput {
   preserveFds: number;
   /** run in the foreground: the shim stays as the container process's parent and relays. */
   relay: boolean;
+  /** The container's session keyring (runc's name for it: _ses.<id>); undefined with --no-new-keyring. */
+  sessionKeyring?: string;
   /** --console-socket: where the pty master of a process with a terminal goes (else the relay takes it). */
   consoleSocket?: string;
   /** --pidfd-socket: where a pidfd of the container process goes. */
@@ -482,6 +484,8 @@ export function buildPlans(input: PlanInput): Plans {
       if (offsets.length > 0)
         out.push(steps.writeFile('/proc/self/timens_offsets', offsets.join(''), PROC_SUPER_MAGIC, 'set the time namespace offsets'));
     }
+    // A keyring of its own, so containers do not share the host's session keys (none when the kernel has no keys).
+    if (input.sessionKeyring && existsSync('/proc/keys')) out.push(steps.sessionKeyring(input.sessionKeyring));
     if (proc.oomScoreAdj !== undefined) {
       out.push(steps.writeFile('/proc/self/oom_score_adj', String(proc.oomScoreAdj), PROC_SUPER_MAGIC, 'set oom_score_adj'));
     }

@@ -56,6 +56,7 @@ export enum ShimOp {
   Dumpable = 43,
   ConsoleRelay = 44,
   Console = 45,
+  SessionKeyring = 46,
 }
 
 export enum PivotMode {
@@ -218,6 +219,7 @@ export const steps = {
       { str: message },
     ),
   connect: (slot: SocketSlot, path: string, why: string) => step(ShimOp.Connect, why, { u32: slot }, { str: path }),
+  sessionKeyring: (name: string) => step(ShimOp.SessionKeyring, `join a new session keyring "${name}"`, { str: name }),
   consoleRelay: () => step(ShimOp.ConsoleRelay, 'make the pair that brings the pty master to the relay'),
   console: (rows: number, cols: number, consolePath: string) =>
     step(ShimOp.Console, "make the process's terminal", { u32: rows }, { u32: cols }, { str: consolePath }),

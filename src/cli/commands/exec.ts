@@ -89,7 +89,10 @@ export function execProcess(base: Process | undefined, args: string[], flags: Ex
 
 /** Runs the process; in the foreground returns its exit status (128+N when killed by signal N). */
 export async function exec(ctx: Context, id: string, args: string[], flags: ExecFlags): Promise<number> {
-  if (flags.cgroup?.length) throw new UserError('exec: --cgroup (a sub-cgroup of the container) is not in this build of tsrun yet');
+  const [subCgroup, ...more] = flags.cgroup ?? [];
+  if (more.length > 0 || subCgroup?.includes(':'))
+    throw new UserError('exec --cgroup: give one sub-cgroup path, the same in every hierarchy (per-controller paths are not supported)');
+  if (subCgroup?.split('/').includes('..')) throw new UserError(`exec --cgroup: "${subCgroup}" may not contain ".."`);
   const store = new ContainerStore(ctx.stateRoot);
   const record = await store.load(id);
   const base = flags.process === undefined ? loadBundle(record.bundle).config.process : undefined;
@@ -102,6 +105,7 @@ export async function exec(ctx: Context, id: string, args: string[], flags: Exec
     pidfdSocket: flags.pidfdSocket,
     preserveFds: flags.preserveFds,
     ignorePaused: flags.ignorePaused === true,
+    subCgroup,
     rootless: ctx.rootless,
     warn: ctx.warn('exec'),
   });

@@ -10,6 +10,8 @@ export interface CreateFlags {
   preserveFds: number;
   consoleSocket?: string;
   pidfdSocket?: string;
+  /** commander's --no-new-keyring: false when given. */
+  newKeyring: boolean;
 }
 
 function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: boolean, command: string): lifecycle.CreateOptions {
@@ -21,6 +23,7 @@ function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: b
     preserveFds: flags.preserveFds,
     consoleSocket: flags.consoleSocket,
     pidfdSocket: flags.pidfdSocket,
+    noNewKeyring: flags.newKeyring === false,
     rootless: ctx.rootless,
     systemdCgroup: ctx.options.systemdCgroup,
     attached,
