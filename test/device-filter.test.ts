@@ -84,3 +84,14 @@ describe('cgroup v2 device filter', () => {
     expect(run(p, 'b', 7, 7, 'r')).toBe(false);
   });
 });
+
+describe('device rules', () => {
+  it('FIFOs in linux.devices give no rule (the device controller knows only b and c)', () => {
+    const rules = deviceRules({}, [
+      { path: '/dev/fifo', type: 'p' },
+      { path: '/dev/x', type: 'u', major: 1, minor: 2 },
+    ]);
+    expect(rules.some((r) => r.type === 'p')).toBe(false);
+    expect(rules.at(-1)).toEqual({ allow: true, type: 'c', major: 1, minor: 2, access: 'rwm' });
+  });
+});

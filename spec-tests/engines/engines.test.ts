@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProbeReport } from '../support/containers.js';
 import { type Daemon, inTerminal, podman, podmanConfig, run, startContainerd, startDockerd } from './engines.js';
-import { buildProbeImage, IMAGE_NAME } from './image.js';
+import { buildProbeImage, IMAGE_NAME, USER_IMAGE_NAME } from './image.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -39,7 +39,7 @@ describe('containerd (ctr) with tsrun as the runc binary', () => {
   }, 60_000);
   afterAll(async () => containerd?.stop());
 
-  it('runs a command: its output, its exit code, env and cwd', () => {
+  it('runs a command: its output, its exit code, env, cwd and user', () => {
     expect(ok(ctr('run', '--rm', ...runArgs(), IMAGE_NAME, 'c1', '/probe', 'write', '/dev/stdout', 'hello'))).toBe('hello');
     expect(ctr('run', '--rm', ...runArgs(), IMAGE_NAME, 'c2', '/probe', 'exit', '5').code).toBe(5);
     const r = JSON.parse(
@@ -48,6 +48,9 @@ describe('containerd (ctr) with tsrun as the runc binary', () => {
     expect(r.env).toContain('FOO=bar');
     expect(r.cwd).toBe('/tmp');
     expect(r.pid).toBe(1);
+    // ctr 1.6 has no user flag: the user comes from the image's config.
+    const u = JSON.parse(ok(ctr('run', '--rm', ...runArgs(), USER_IMAGE_NAME, 'c4', '/probe'))) as ProbeReport;
+    expect([u.uid, u.gid]).toEqual([1000, 1000]);
   });
 
   it('a long-running task: exec, ps, pause/resume, a memory limit, kill and delete', async () => {

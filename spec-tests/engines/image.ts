@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export const IMAGE_NAME = 'docker.io/library/tsrun-probe:latest';
+/** The same probe, with the image's config naming a user (engines without a user flag take it from there). */
+export const USER_IMAGE_NAME = 'docker.io/library/tsrun-probe-user:latest';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -32,46 +34,54 @@ export function buildProbeImage(probe: string, out: string): void {
     execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '--sort=name', '-C', rootfs, '-cf', layerTar, '.']);
     const tar = readFileSync(layerTar);
     const layer = gzipSync(tar);
-    const config = Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: { Cmd: ['/probe'], Env: ['PATH=/'], WorkingDir: '/' },
-        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
-      }),
-    );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layer)}`, size: layer.length }],
-      }),
-    );
     const layout = join(work, 'layout');
     mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-    for (const blob of [layer, config, manifest]) writeFileSync(join(layout, 'blobs', 'sha256', sha256(blob)), blob);
+    const blob = (data: Buffer) => {
+      writeFileSync(join(layout, 'blobs', 'sha256', sha256(data)), data);
+      return `blobs/sha256/${sha256(data)}`;
+    };
+    blob(layer);
+    const images = [
+      { name: IMAGE_NAME, user: undefined },
+      { name: USER_IMAGE_NAME, user: '1000:1000' },
+    ].map(({ name, user }) => {
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          config: { Cmd: ['/probe'], Env: ['PATH=/'], WorkingDir: '/', ...(user && { User: user }) },
+          rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
+        }),
+      );
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
+          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layer)}`, size: layer.length }],
+        }),
+      );
+      blob(manifest);
+      return { name, config: blob(config), manifest };
+    });
     writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     writeFileSync(
       join(layout, 'index.json'),
       JSON.stringify({
         schemaVersion: 2,
-        manifests: [
-          {
-            mediaType: 'application/vnd.oci.image.manifest.v1+json',
-            digest: `sha256:${sha256(manifest)}`,
-            size: manifest.length,
-            platform: { architecture: 'amd64', os: 'linux' },
-            annotations: { 'io.containerd.image.name': IMAGE_NAME, 'org.opencontainers.image.ref.name': 'latest' },
-          },
-        ],
+        manifests: images.map((image) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${sha256(image.manifest)}`,
+          size: image.manifest.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+          annotations: { 'io.containerd.image.name': image.name, 'org.opencontainers.image.ref.name': 'latest' },
+        })),
       }),
     );
     // Docker (20.10) loads the docker-archive form: manifest.json, beside the OCI layout.
-    const blob = (data: Buffer) => `blobs/sha256/${sha256(data)}`;
     writeFileSync(
       join(layout, 'manifest.json'),
-      JSON.stringify([{ Config: blob(config), RepoTags: [IMAGE_NAME.replace('docker.io/library/', '')], Layers: [blob(layer)] }]),
+      JSON.stringify(images.map((image) => ({ Config: image.config, RepoTags: [image.name], Layers: [blob(layer)] }))),
     );
     execFileSync('tar', ['-C', layout, '-cf', out, '.']);
   } finally {

@@ -35,7 +35,10 @@ export function deviceRules(resources: Resources, devices: Linux['devices'] = []
   const present = [
     ...DEFAULT_DEVICES.map((d) => ({ allow: true, type: 'c', major: d.major, minor: d.minor, access: 'rwm' })),
     ...PTY_DEVICES,
-    ...devices.map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: num(d.major), minor: num(d.minor), access: 'rwm' })),
+    // FIFOs (type p) are not devices to the device controller.
+    ...devices
+      .filter((d) => d.type !== 'p')
+      .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: num(d.major), minor: num(d.minor), access: 'rwm' })),
   ];
   return [{ allow: false, type: 'a', access: 'rwm' }, ...configured, ...present];
 }

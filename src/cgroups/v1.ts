@@ -97,6 +97,7 @@ export class CgroupV1 implements CgroupManager {
       if (given(memory.swap)) this.write('memory', 'memory.memsw.limit_in_bytes', String(memory.swap));
       if (memory.swappiness !== undefined) this.write('memory', 'memory.swappiness', String(memory.swappiness));
       if (memory.disableOOMKiller) this.write('memory', 'memory.oom_control', '1');
+      if (memory.useHierarchy !== undefined) this.write('memory', 'memory.use_hierarchy', memory.useHierarchy ? '1' : '0');
       if (memory.kernel !== undefined || memory.kernelTCP !== undefined) skipped.push('memory.kernel/kernelTCP (removed from the kernel)');
     }
     if (pids) this.write('pids', 'pids.max', Number(pids.limit) > 0 ? String(pids.limit) : 'max');

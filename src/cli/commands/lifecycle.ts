@@ -64,7 +64,14 @@ export async function run(ctx: Context, id: string, flags: RunFlags): Promise<nu
   const forward = (sig: NodeJS.Signals) => shim.child.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
   try {
-    await lifecycle.start(store, id, ctx.warn('run'));
+    await lifecycle.start(store, id, ctx.warn('run')).catch(async (err: Error) => {
+      // In the foreground the shim relays the process's end: say how it ended, if it has.
+      const ended = flags.detach
+        ? undefined
+        : await Promise.race([shim.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
+      if (ended) err.message += ` (it ${ended.signal ? `was killed by ${ended.signal}` : `exited with status ${ended.code}`})`;
+      throw err;
+    });
     if (flags.detach) return 0;
     const { code, signal } = await shim.exited;
     return code ?? 128 + (signal ? constants.signals[signal] : 0);
