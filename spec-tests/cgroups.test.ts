@@ -62,6 +62,30 @@ describe('cgroups v1, as root', () => {
     expect(tsrunIn(hog, ['run', '--bundle', hog.dir, uniqueId()]).code).toBe(137);
   });
 
+  it('--systemd-cgroup: slice:prefix:name is placed at <slice>/<prefix>-<name>.scope through cgroupfs, and says so', () => {
+    const name = uniqueId();
+    const b = makeBundle(
+      'root',
+      limited(`tsrunspec.slice:tsrun:${name}`, { pids: { limit: 9 }, memory: { limit: 64 << 20, useHierarchy: true } }, [
+        '/probe',
+        'sleep',
+        '10',
+      ]),
+    );
+    const id = uniqueId();
+    const r = tsrunIn(b, ['--systemd-cgroup', 'run', '-d', '--bundle', b.dir, id]);
+    expect(r.code, r.stderr).toBe(0);
+    const path = `/tsrunspec.slice/tsrun-${name}.scope`;
+    expect(r.stderr).toContain(
+      `--systemd-cgroup: tsrun does not talk to systemd; the container's cgroup is ${path}, made through cgroupfs`,
+    );
+    expect(readFileSync(`/sys/fs/cgroup/pids${path}/cgroup.procs`, 'utf8').trim()).toBe(String(state(b, id).pid));
+    expect(readFileSync(`/sys/fs/cgroup/pids${path}/pids.max`, 'utf8').trim()).toBe('9');
+    expect(readFileSync(`/sys/fs/cgroup/memory${path}/memory.use_hierarchy`, 'utf8').trim()).toBe('1');
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    expect(existsSync(`/sys/fs/cgroup/pids${path}`)).toBe(false);
+  });
+
   it('a value the kernel refuses names the file, the value and the errno, and leaves nothing', () => {
     const path = `/tsrun-spec/${uniqueId()}`;
     const b = makeBundle('root', limited(path, { cpu: { cpus: '999' } }, ['/probe']));
@@ -81,6 +105,7 @@ describe('cgroups v1, as root', () => {
     await counting(b);
     expect(tsrunIn(b, ['pause', id]).code).toBe(0);
     expect(state(b, id).status).toBe('paused');
+    expect(JSON.parse(tsrunIn(b, ['list', '--format', 'json']).stdout)).toContainEqual(expect.objectContaining({ id, status: 'paused' }));
     expect(readFileSync(`/sys/fs/cgroup/freezer${path}/freezer.state`, 'utf8').trim()).toBe('FROZEN');
     const frozenAt = count(b);
     await sleep(300);
