@@ -312,6 +312,9 @@ static int do_mask(struct cursor *c, struct failure *f)
 	const char *path = get_str(c), *null_dev = get_str(c);
 	struct stat st;
 	char proc[64];
+	/* What masks a file must be the null device itself, not something put in its place. */
+	if (stat(null_dev, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return fail(f, EINVAL, "mask %s: the null device is not /dev/null (1:3)", path);
 	int fd = open_in_root(path, O_PATH | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : fail(f, errno, "open %s", path);

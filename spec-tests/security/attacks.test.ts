@@ -1,0 +1,145 @@
+/**
+ * Attacks of the kinds published runc escapes used, run against tsrun: each must fail to reach
+ * the host. (Issue 7; more classes join these.)
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { Config } from '../../src/spec/config.js';
+import { hostMountinfo, makeBundle, type ProbeReport, runBundle, type TestBundle, tsrunIn, uniqueId } from '../support/containers.js';
+import { type Identity, identities } from '../support/tsrun.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rootfs = (b: TestBundle) => join(b.dir, 'rootfs');
+/** A directory made in the bundle, owned by the bundle's identity. */
+function ownedDir(b: TestBundle, path: string): void {
+  mkdirSync(path);
+  if (b.as === 'rootless') chownSync(path, inject('rootlessUser').uid, inject('rootlessUser').gid);
+}
+const mountPoints = (mountinfo: string) => mountinfo.split('\n').map((l) => l.split(' ')[4] ?? '');
+
+function bundle(as: Identity, args: string[], edit: (c: Config) => void = () => {}) {
+  return makeBundle(as, (c) => {
+    c.process = { ...c.process, cwd: '/', args };
+    edit(c);
+  });
+}
+
+describe.each(identities)('escape attempts, as %s', (as) => {
+  it('mount destinations that are symlinks out of the root (absolute and ../..) resolve inside it', () => {
+    const b = bundle(as, ['/probe', 'cat', '/proc/self/mountinfo'], (c) => {
+      c.mounts = [
+        ...(c.mounts ?? []),
+        { destination: '/abs', type: 'tmpfs', source: 'tmpfs', options: ['size=1k'] },
+        { destination: '/rel/x', type: 'tmpfs', source: 'tmpfs', options: ['size=1k'] },
+      ];
+    });
+    symlinkSync('/etc', join(rootfs(b), 'abs'));
+    symlinkSync('../../../../../../tmp', join(rootfs(b), 'rel'));
+    // Dangling inside the root: nothing is created for them, anywhere; the create fails.
+    const before = mountPoints(hostMountinfo());
+    const dangling = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(dangling.code).toBe(1);
+    expect(dangling.stderr.trim()).toBe('tsrun: run: mount tmpfs on "/abs": create /abs: ENOENT');
+    // With the targets present in the root: the mounts land on the container's own /etc and /tmp/x.
+    for (const dir of ['etc', 'tmp']) ownedDir(b, join(rootfs(b), dir));
+    const points = mountPoints(runBundle(b).stdout);
+    expect(points).toContain('/etc');
+    expect(points).toContain('/tmp/x');
+    expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+  });
+
+  it('an image whose /dev and /proc are symlinks out of the root: the mounts and the procfs writes stay inside', () => {
+    const b = bundle(as, ['/probe', 'cat', '/proc/self/oom_score_adj'], (c) => {
+      if (c.process) c.process.oomScoreAdj = 123;
+    });
+    // A fake procfs in the image, where /proc points; /dev points at the image's /etc.
+    const fake = join(rootfs(b), 'fakeproc');
+    mkdirSync(join(fake, 'self'), { recursive: true });
+    writeFileSync(join(fake, 'self', 'oom_score_adj'), 'untouched');
+    mkdirSync(join(rootfs(b), 'etc'));
+    rmSync(join(rootfs(b), 'proc'), { recursive: true, force: true });
+    rmSync(join(rootfs(b), 'dev'), { recursive: true, force: true });
+    symlinkSync('/fakeproc', join(rootfs(b), 'proc'));
+    symlinkSync('/etc', join(rootfs(b), 'dev'));
+    const before = mountPoints(hostMountinfo());
+    const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('123'); // the real procfs took the write
+    expect(readFileSync(join(fake, 'self', 'oom_score_adj'), 'utf8')).toBe('untouched');
+    expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+  });
+
+  it('process.cwd through /proc/self/fd/N reaches nothing of the host', () => {
+    for (let n = 3; n <= 12; n++) {
+      const b = bundle(as, ['/probe']);
+      const config = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')) as Config;
+      if (config.process) config.process.cwd = `/proc/self/fd/${n}`;
+      writeFileSync(join(b.dir, 'config.json'), JSON.stringify(config));
+      const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+      if (r.code === 0) {
+        const cwd = (JSON.parse(r.stdout) as ProbeReport).cwd;
+        expect(cwd, `fd ${n}`).not.toMatch(/^\(unreachable\)/);
+        expect(cwd, `fd ${n}`).toMatch(/^\//);
+      } else {
+        expect(r.stderr.trim(), `fd ${n}`).toMatch(
+          /^tsrun: run: change to the working directory "\/proc\/self\/fd\/\d+": chdir \/proc\/self\/fd\/\d+: E[A-Z]+$/,
+        );
+      }
+    }
+  });
+
+  it('the init is a sealed memfd until start: a container process cannot open it for writing', () => {
+    const b = bundle(as, ['/probe', 'sleep', '10']);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+    const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
+    expect(readlinkSync(`/proc/${pid}/exe`)).toMatch(/^\/memfd:tsrun-shim \(deleted\)$/);
+    const r = tsrunIn(b, ['exec', id, '/probe', 'write', '/proc/1/exe', 'overwritten']);
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim()).toMatch(/^E[A-Z]+$/);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+});
+
+describe('concurrency', () => {
+  it('20 concurrent creates of one id: exactly one wins, the others fail clearly', async () => {
+    const b = bundle('root', ['/probe', 'sleep', '10']);
+    const id = uniqueId();
+    const runs = Array.from(
+      { length: 20 },
+      () =>
+        new Promise<{ code: number | null; err: string }>((resolve) => {
+          const child = spawn(inject('tsrunBin'), ['--root', b.root, 'create', '--bundle', b.dir, id]);
+          let err = '';
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('exit', (code) => resolve({ code, err }));
+        }),
+    );
+    const results = await Promise.all(runs);
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of results.filter((r) => r.code !== 0))
+      expect(r.err.trim()).toMatch(new RegExp(`^tsrun: create: container "${id}" already exists`));
+    expect(JSON.parse(tsrunIn(b, ['state', id]).stdout).status).toBe('created');
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('20 lifecycles in parallel, distinct ids: all succeed, nothing is left', async () => {
+    const b = bundle('root', ['/probe', 'exit', '0']);
+    const ids = Array.from({ length: 20 }, () => uniqueId('par'));
+    const codes = await Promise.all(
+      ids.map(
+        (id) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(inject('tsrunBin'), ['--root', b.root, 'run', '--bundle', b.dir, id], { stdio: 'ignore' });
+            child.on('exit', resolve);
+          }),
+      ),
+    );
+    expect(codes).toEqual(ids.map(() => 0));
+    await sleep(100);
+    expect(JSON.parse(tsrunIn(b, ['list', '--format', 'json']).stdout)).toEqual([]);
+    expect(hostMountinfo()).not.toContain(b.dir);
+  });
+});
