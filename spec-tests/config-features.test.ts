@@ -328,14 +328,16 @@ describe.each(identities)('config edge cases as %s', (as) => {
   it('refuses an unreadable bundle, leaving nothing', () => {
     const b = makeBundle(as);
     chmodSync(b.dir, 0o000);
+    const id = uniqueId();
     try {
-      const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+      const r = tsrunIn(b, ['create', '--bundle', b.dir, id]);
       if (as === 'rootless') {
         expect(r.code).toBe(1);
         expect(r.stderr.trim()).toMatch(/config\.json: EACCES$/);
       } else {
         // Root reads through mode 000 (CAP_DAC_OVERRIDE): that is a valid bundle for root.
         expect(r.code, r.stderr).toBe(0);
+        expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
       }
     } finally {
       chmodSync(b.dir, 0o700);

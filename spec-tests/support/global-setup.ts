@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -49,7 +49,26 @@ export default function setup(project: TestProject) {
   project.provide('probe', probeCopy);
   project.provide('workDir', work);
   project.provide('rootlessUser', { name: ROOTLESS_USER, uid, gid, home: userHome });
-  return () => rmSync(work, { recursive: true, force: true });
+  return () => {
+    const left = leftovers(work);
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+    // A test that leaves a container process behind is a defect: the run fails, naming them.
+    if (left.length > 0) throw new Error(`processes of the spec-tests were left running (now killed): ${left.join(', ')}`);
+  };
+}
+
+/** Processes (other than this one) holding a file under dir: containers a test did not delete. */
+function leftovers(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
+    try {
+      if (readdirSync(`/proc/${entry}/fd`).some((fd) => readlinkSync(`/proc/${entry}/fd/${fd}`).startsWith(dir))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
 }
 
 declare module 'vitest' {

@@ -81,6 +81,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         cgroupPath: cgroup?.path,
         poststart: config.hooks?.poststart,
         poststop: config.hooks?.poststop,
+        creating: true,
       };
       store.save(record);
       if (cgroup) {
@@ -112,6 +113,8 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         stdio: ['inherit', 'inherit', 'inherit', ...preserved],
         onPid: (reported) => {
           pid = reported;
+          // Known from now on: a create killed past this point leaves a process delete can find and kill.
+          store.save({ ...record, pid: reported, pidStartTime: processStartTime(reported) ?? 0 });
           // In its cgroup before it runs anything of the container's (it waits for this plan).
           cgroup?.addProcess(reported);
           if (plans.newNamespaces.has('user')) writeIdMaps(reported, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
@@ -125,7 +128,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
       });
       const startTime = pid === undefined ? undefined : processStartTime(pid);
       if (pid === undefined || startTime === undefined) throw new UserError('the container process exited during create');
-      store.save({ ...record, pid, pidStartTime: startTime });
+      store.save({ ...record, pid, pidStartTime: startTime, creating: undefined });
       if (opts.pidFile) writeAtomically(opts.pidFile, String(pid), 0o644);
       return run;
     });
@@ -357,9 +360,15 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
       if (cgroup?.isFrozen()) cgroup.thaw();
       if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
+    // A create that died may have left its process waiting for a plan or for start.
+    if (record.creating && record.pid !== 0 && signalProcess(record.pid, record.pidStartTime, osConstants.signals.SIGKILL)) {
+      await waitStopped(record, 10_000);
+    }
     if (record.hostMounts) unmountUnder(record.rootfs);
     const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
     if (cgroup) {
+      // Nothing may outlive the container in its cgroup (a shim of a create that died, say).
+      if (!cgroup.killAll()) for (const p of cgroup.pids()) signalProcess(p, undefined, osConstants.signals.SIGKILL);
       // The rest of the container dies with its init, a moment later: the cgroup empties, then goes.
       for (let waited = 0; waited < 2_000 && cgroup.pids().length > 0; waited += 5) await sleep(5);
       cgroup.remove();

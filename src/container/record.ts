@@ -18,6 +18,8 @@ export const recordSchema = z.object({
   created: z.string(),
   owner: z.string(),
   annotations: z.optional(z.record(z.string(), z.string())),
+  /** Set while create runs (the pid may be known already): such a record is "creating" while locked, else a dead create. */
+  creating: z.optional(z.boolean()),
   /** The container had no mount namespace of its own: its mounts live in the host's, under rootfs, until delete. */
   hostMounts: z.optional(z.boolean()),
   /** The container's cgroup path in each v1 hierarchy, when tsrun placed it in one. */

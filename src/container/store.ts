@@ -107,7 +107,7 @@ export class ContainerStore {
    * holdingLock, as no create can be running then.
    */
   status(record: ContainerRecord, holdingLock = false): ContainerStatus {
-    if (record.pid === 0) return !holdingLock && this.isLocked(record.id) ? 'creating' : 'stopped';
+    if (record.pid === 0 || record.creating) return !holdingLock && this.isLocked(record.id) ? 'creating' : 'stopped';
     return deriveStatus(record, this.execFifo(record.id));
   }
 

@@ -117,9 +117,12 @@ export function runShim(plan: readonly PlanStep[], opts: ShimOptions = {}): Prom
       });
     };
     let buffered = Buffer.alloc(0);
+    // For crash-consistency tests: die, as a SIGKILL would have it, once this many reports came in.
+    let crashAfter = Number(process.env.TSRUN_DEBUG_CRASH_AFTER_REPORTS ?? 0);
     sync.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= REPORT_HEADER_SIZE) {
+        if (crashAfter > 0 && --crashAfter === 0) process.kill(process.pid, 'SIGKILL');
         const detailLength = buffered.readUInt32LE(12);
         if (buffered.length < REPORT_HEADER_SIZE + detailLength) break;
         const kind = buffered.readUInt32LE(0);

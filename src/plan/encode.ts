@@ -3,6 +3,7 @@
  * then steps of (u16 op, u16 reserved, u32 length, payload), all little-endian. Each builder
  * below makes one step; `what` names it in error messages.
  */
+import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
 export const PLAN_VERSION = 2;
 
@@ -100,7 +101,7 @@ function encodeFields(fields: readonly Field[]): Buffer {
     parts.push(b);
   };
   const str = (s: string) => {
-    if (s.includes('\0')) throw new Error(`a NUL byte in ${JSON.stringify(s)}`);
+    if (s.includes('\0')) throw new NulByteError(s);
     const bytes = Buffer.from(s);
     u32(bytes.length);
     parts.push(bytes, Buffer.alloc(1));
@@ -126,7 +127,22 @@ function encodeFields(fields: readonly Field[]): Buffer {
   return Buffer.concat(parts);
 }
 
-const step = (op: ShimOp, what: string, ...fields: Field[]): PlanStep => ({ op, what, payload: encodeFields(fields) });
+/** A string the kernel cannot take: C strings end at NUL. */
+class NulByteError extends Error {
+  constructor(readonly value: string) {
+    super(`a NUL byte in ${JSON.stringify(value)}`);
+  }
+}
+
+const step = (op: ShimOp, what: string, ...fields: Field[]): PlanStep => {
+  try {
+    return { op, what, payload: encodeFields(fields) };
+  } catch (err) {
+    if (err instanceof NulByteError)
+      throw new UserError(`config.json: ${what}: ${JSON.stringify(err.value)} holds a NUL byte, which no path, name or argument can`);
+    throw err;
+  }
+};
 
 export const steps = {
   unshare: (flags: bigint, what: string) => step(ShimOp.Unshare, what, { u64: flags }),
