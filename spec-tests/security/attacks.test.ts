@@ -3,7 +3,7 @@
  * the host. (Issue 7; more classes join these.)
  */
 import { spawn } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
@@ -141,5 +141,58 @@ describe('concurrency', () => {
     await sleep(100);
     expect(JSON.parse(tsrunIn(b, ['list', '--format', 'json']).stdout)).toEqual([]);
     expect(hostMountinfo()).not.toContain(b.dir);
+  });
+
+  it('concurrent state, kill and delete --force on one container: clear answers, a consistent end, nothing left', async () => {
+    const b = bundle('root', ['/probe', 'sleep', '30']);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
+    const call = (args: string[]) =>
+      new Promise<{ args: string[]; code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(inject('tsrunBin'), ['--root', b.root, ...args]);
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => resolve({ args, code, out, err }));
+      });
+    const ops = Array.from(
+      { length: 30 },
+      (_, i) =>
+        [
+          ['state', id],
+          ['kill', id, 'TERM'],
+          ['delete', '--force', id],
+        ][i % 3] as string[],
+    );
+    const results = await Promise.all(ops.map(call));
+    for (const r of results) {
+      if (r.code === 0 && r.args[0] === 'state') expect(['running', 'stopped']).toContain(JSON.parse(r.out).status);
+      if (r.code !== 0) expect(r.err.trim(), r.args.join(' ')).toMatch(/does not exist|container not running/);
+    }
+    expect(results.filter((r) => r.args[0] === 'delete' && r.code === 0).length).toBeGreaterThanOrEqual(1);
+    expect(tsrunIn(b, ['state', id]).stderr).toContain('does not exist');
+    expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+  });
+
+  it('a recorded pid now used by another process: kill and delete leave that process alone', async () => {
+    const b = bundle('root', ['/probe', 'sleep', '30']);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    // As if the init had died and its pid gone to someone else: the record names a process it did not start.
+    const other = spawn('sleep', ['30']);
+    const stateFile = join(b.root, id, 'state.json');
+    const record = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const init = record.pid as number;
+    writeFileSync(stateFile, JSON.stringify({ ...record, pid: other.pid }));
+    expect(tsrunIn(b, ['kill', id, 'KILL']).stderr.trim()).toBe('tsrun: kill: container not running');
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+    await sleep(100);
+    expect(other.exitCode).toBe(null);
+    expect(other.signalCode).toBe(null);
+    other.kill('SIGKILL');
+    // The real init went with its cgroup when delete cleared it.
+    expect(existsSync(`/proc/${init}`) && !readFileSync(`/proc/${init}/stat`, 'utf8').includes(') Z ')).toBe(false);
   });
 });
