@@ -39,7 +39,7 @@ export class Assembler {
     this.insns.push({ code, k: k >>> 0, jt, jf });
   }
 
-  /** An unconditional jump (32-bit offset: any distance forward). */
+  /** An unconditional jump (a 32-bit offset, so it reaches as far forward as needed). */
   jump(target: Label): void {
     this.insns.push({ code: BPF.JMP_JA, k: target, jt: 0, jf: 0 });
   }
