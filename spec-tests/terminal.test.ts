@@ -71,7 +71,8 @@ describe.each(identities)('terminals, as %s', (as) => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out.trim())).toEqual({ ...TTY, rows: 40, cols: 120, console: 1 });
     const exit = bundle(as, ['/probe', 'exit', '3']);
-    expect((await inTerminal(exit, ['run', '--bundle', exit.dir, uniqueId()])).code).toBe(3);
+    const exited = await inTerminal(exit, ['run', '--bundle', exit.dir, uniqueId()]);
+    expect(exited.code, exited.out).toBe(3);
   });
 
   it('exec -t: with a console socket, and in the foreground', async () => {
