@@ -1,35 +1,25 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { makeBundle, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { dockerLikeProfile } from './support/docker-like-seccomp.js';
-import { asUser, type Identity, identities, scratchDir } from './support/tsrun.js';
+import { hostProbe } from './support/host-tools.js';
+import { type Identity, identities, scratchDir } from './support/tsrun.js';
 
 const archs: NonNullable<NonNullable<Config['linux']>['seccomp']>['architectures'] = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The probe's seccomp agent on the host, as the identity: answers every notified call with value. */
 async function startAgent(as: Identity, value: number) {
   const dir = scratchDir(as);
   const socket = join(dir, 'agent.sock');
   const stateFile = join(dir, 'state.json');
-  const argv = [inject('probe'), 'seccomp-agent', socket, stateFile, String(value)];
-  const child = as === 'root' ? spawn(argv[0] as string, argv.slice(1)) : spawn('setpriv', [...asUser(), ...argv]);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(20);
-  expect(existsSync(socket), stderr).toBe(true);
+  const agent = await hostProbe(as, ['seccomp-agent', socket, stateFile, String(value)], socket);
   return {
     socket,
     /** The container process state it received, once it has exited (its filter gone). */
     async state(): Promise<Record<string, unknown>> {
-      const status = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
-      child.kill('SIGKILL');
-      expect(status, stderr).toBe(0);
+      await agent.done();
       return JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
     },
   };

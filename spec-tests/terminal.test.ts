@@ -3,48 +3,34 @@
  * in the foreground without one (the caller's terminal, here a pty made by script(1)), exec -t,
  * and --pidfd-socket. The receiving end is the probe's fd-receiver, run on the host as the same user.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { makeBundle, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { hostProbe, inTerminal } from './support/host-tools.js';
 import { asUser, type Identity, identities, scratchDir } from './support/tsrun.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** The probe's fd-receiver on a socket, as the identity; resolves to what it wrote once it is done. */
+/** The probe's fd-receiver on a socket, as the identity; result() is what it wrote, once it is done. */
 async function receiver(as: Identity) {
   const dir = scratchDir(as);
   const socket = join(dir, 'fd.sock');
   const out = join(dir, 'out');
-  const argv = [inject('probe'), 'fd-receiver', socket, out];
-  const child = as === 'root' ? spawn(argv[0] as string, argv.slice(1)) : spawn('setpriv', [...asUser(), ...argv]);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(20);
+  const probe = await hostProbe(as, ['fd-receiver', socket, out], socket);
   return {
     socket,
     async result(): Promise<string> {
-      const status = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
-      child.kill('SIGKILL');
-      expect(status).toBe(0);
+      await probe.done();
       return readFileSync(out, 'utf8');
     },
   };
 }
 
-/** Runs tsrun in a pty of its own (script(1)), with that terminal sized rows×cols; its output and status. */
-async function inTerminal(b: TestBundle, args: string[], size = '40 120') {
-  const command = [...(b.as === 'rootless' ? ['setpriv', ...asUser()] : []), inject('tsrunBin'), '--root', b.root, ...args];
+/** Runs tsrun in a pty of its own, that terminal sized rows×cols; its output and status. */
+function tsrunInTerminal(b: TestBundle, args: string[], size = '40 120') {
   const [rows, cols] = size.split(' ');
-  // stdin stays open until the end: script turns its end of file into a byte for the pty.
-  const child = spawn('script', ['-qec', `stty rows ${rows} cols ${cols}; ${command.map(quote).join(' ')}`, '/dev/null'], { cwd: b.dir });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  child.stdin.end();
-  return { code, out: out.replaceAll('\r', '') };
+  const argv = [...(b.as === 'rootless' ? ['setpriv', ...asUser()] : []), inject('tsrunBin'), '--root', b.root, ...args];
+  return inTerminal(argv, { cwd: b.dir, setup: `stty rows ${rows} cols ${cols}` });
 }
 
 function bundle(as: Identity, args: string[], edit: (c: Config) => void = () => {}) {
@@ -67,11 +53,11 @@ describe.each(identities)('terminals, as %s', (as) => {
 
   it('in the foreground without a console socket, the caller’s terminal: its size, its input and output, the exit status', async () => {
     const b = bundle(as, ['/probe', 'tty']);
-    const r = await inTerminal(b, ['run', '--bundle', b.dir, uniqueId()]);
+    const r = await tsrunInTerminal(b, ['run', '--bundle', b.dir, uniqueId()]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out.trim())).toEqual({ ...TTY, rows: 40, cols: 120, console: 1 });
     const exit = bundle(as, ['/probe', 'exit', '3']);
-    const exited = await inTerminal(exit, ['run', '--bundle', exit.dir, uniqueId()]);
+    const exited = await tsrunInTerminal(exit, ['run', '--bundle', exit.dir, uniqueId()]);
     expect(exited.code, exited.out).toBe(3);
   });
 
@@ -84,7 +70,7 @@ describe.each(identities)('terminals, as %s', (as) => {
     const r = await receiver(as);
     expect(tsrunIn(b, ['exec', '-t', '-d', '--console-socket', r.socket, id, '/probe', 'tty']).code).toBe(0);
     expect(JSON.parse((await r.result()).trim())).toMatchObject(TTY);
-    const fg = await inTerminal(b, ['exec', '-t', id, '/probe', 'tty'], '20 80');
+    const fg = await tsrunInTerminal(b, ['exec', '-t', id, '/probe', 'tty'], '20 80');
     expect(JSON.parse(fg.out.trim())).toEqual({ ...TTY, rows: 20, cols: 80, console: 0 });
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });

@@ -6,11 +6,11 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProbeReport } from '../support/containers.js';
-import { type Daemon, inTerminal, podman, podmanConfig, run, startContainerd, startDockerd } from './engines.js';
+import { inTerminal } from '../support/host-tools.js';
+import { type Daemon, podman, podmanConfig, run, startContainerd, startDockerd } from './engines.js';
 import { buildProbeImage, IMAGE_NAME, USER_IMAGE_NAME } from './image.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 let work: string;
 let image: string;
 
@@ -73,8 +73,8 @@ describe('containerd (ctr) with tsrun as the runc binary', () => {
 
   it('--tty: the task gets a terminal through the console socket', async () => {
     const cmd = ['ctr', '-a', containerd.socket, '-n', 'tsrun-test', 'run', '--rm', '-t', ...runArgs(), IMAGE_NAME, 'tty', '/probe', 'tty'];
-    const r = await inTerminal(cmd.map(quote).join(' '));
-    expect(JSON.parse(r.stdout.trim())).toMatchObject({ isatty: 1, ctty: 1, leader: 1, console: 1 });
+    const r = await inTerminal(cmd);
+    expect(JSON.parse(r.out.trim())).toMatchObject({ isatty: 1, ctty: 1, leader: 1, console: 1 });
   });
 });
 
@@ -135,8 +135,8 @@ describe.each(['root', 'rootless'] as const)('podman as %s, with tsrun as its ru
   });
 
   it('-t: a terminal', async () => {
-    const r = await inTerminal([...p.argv, 'run', '--rm', '-t', '--net', 'none', IMAGE_NAME, '/probe', 'tty'].map(quote).join(' '), p.env);
-    expect(JSON.parse(r.stdout.trim())).toMatchObject({ isatty: 1, ctty: 1, leader: 1 });
+    const r = await inTerminal([...p.argv, 'run', '--rm', '-t', '--net', 'none', IMAGE_NAME, '/probe', 'tty'], { env: p.env });
+    expect(JSON.parse(r.out.trim())).toMatchObject({ isatty: 1, ctty: 1, leader: 1 });
   });
 
   if (as === 'rootless') {

@@ -23,16 +23,6 @@ export function run(argv: string[], opts: { input?: string; env?: NodeJS.Process
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs a command line under a terminal of its own (script(1)); stdin stays open until it exits. */
-export async function inTerminal(command: string, env?: NodeJS.ProcessEnv): Promise<Ran> {
-  const child = spawn('script', ['-qec', command, '/dev/null'], { env });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  child.stdin.end();
-  return { code, stdout: stdout.replaceAll('\r', ''), stderr: '' };
-}
-
 async function waitFor(path: string, what: string, log: () => string): Promise<void> {
   for (let i = 0; i < 300 && !existsSync(path); i++) await sleep(50);
   if (!existsSync(path)) throw new Error(`${what} did not start: ${log()}`);

@@ -32,3 +32,10 @@ export function swapToV2(limit: number | undefined, swap: number | undefined): s
 
 /** A limit as a v2 file wants it: -1 (and any negative) means "max". */
 export const v2Limit = (value: number | bigint): string => (Number(value) < 0 ? 'max' : String(value));
+
+/** An rdma.max line (the same in v1 and v2): "<device> hca_handle=N hca_object=M". */
+export function rdmaLine(device: string, r: { hcaHandles?: number; hcaObjects?: number }): string {
+  const handles = r.hcaHandles === undefined ? '' : ` hca_handle=${r.hcaHandles}`;
+  const objects = r.hcaObjects === undefined ? '' : ` hca_object=${r.hcaObjects}`;
+  return `${device}${handles}${objects}`;
+}

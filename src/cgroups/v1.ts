@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { dirname, join } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Linux } from '../spec/config.js';
+import { rdmaLine } from './convert.js';
 import { cgroupMounts } from './detect.js';
 import { deviceRules, v1RuleLine } from './devices.js';
 import {
@@ -122,8 +123,7 @@ export class CgroupV1 implements CgroupManager {
       else v2Only.hugepageLimits = [...(v2Only.hugepageLimits ?? []), h];
     }
     for (const [device, r] of Object.entries(resources.rdma ?? {})) {
-      const line = `${device}${r.hcaHandles === undefined ? '' : ` hca_handle=${r.hcaHandles}`}${r.hcaObjects === undefined ? '' : ` hca_object=${r.hcaObjects}`}`;
-      if (this.dir('rdma') || !this.unified) this.write('rdma', 'rdma.max', line);
+      if (this.dir('rdma') || !this.unified) this.write('rdma', 'rdma.max', rdmaLine(device, r));
       else v2Only.rdma = { ...v2Only.rdma, [device]: r };
     }
     if (resources.unified !== undefined) {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Linux } from '../spec/config.js';
-import { blkioToIoWeight, sharesToWeight, swapToV2, v2Limit } from './convert.js';
+import { blkioToIoWeight, rdmaLine, sharesToWeight, swapToV2, v2Limit } from './convert.js';
 import { deviceFilterProgram } from './device-filter.js';
 import { deviceRules } from './devices.js';
 import {
@@ -129,13 +129,7 @@ export class CgroupV2 implements CgroupManager {
       if (blockIO.leafWeight !== undefined) skipped.push('blockIO.leafWeight (cgroup v1 only)');
     }
     for (const h of resources.hugepageLimits ?? []) this.write('hugetlb', `hugetlb.${h.pageSize}.max`, String(h.limit));
-    for (const [device, r] of Object.entries(resources.rdma ?? {})) {
-      const parts = [
-        r.hcaHandles === undefined ? '' : ` hca_handle=${r.hcaHandles}`,
-        r.hcaObjects === undefined ? '' : ` hca_object=${r.hcaObjects}`,
-      ];
-      this.write('rdma', 'rdma.max', `${device}${parts.join('')}`);
-    }
+    for (const [device, r] of Object.entries(resources.rdma ?? {})) this.write('rdma', 'rdma.max', rdmaLine(device, r));
     for (const [key, value] of Object.entries(resources.unified ?? {})) this.writeUnified(key, value);
     if (resources.network) skipped.push('network (cgroup v1 only)');
     return skipped;

@@ -209,10 +209,13 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
           return false;
         }
       };
-      while (!started()) {
-        // A short-lived program may have started, run and exited since the read: its byte is in the FIFO then.
-        if (store.status(record, true) === 'stopped' && !started())
+      for (;;) {
+        if (started()) break;
+        // Stopped: either it never wrote, or it wrote, ran and exited since that read (its byte is there now).
+        if (store.status(record, true) === 'stopped') {
+          if (started()) break;
           throw new UserError('the container process exited before it could start');
+        }
         await sleep(1);
       }
     } finally {
