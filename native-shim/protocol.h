@@ -40,7 +40,7 @@ enum shim_op {
 	OP_PIVOT = 12,         /* u32 enum pivot_mode */
 	OP_SETHOSTNAME = 13,   /* str name */
 	OP_SETDOMAINNAME = 14, /* str name */
-	OP_WRITE_FILE = 15,    /* str path (in the root), str content, u64 required statfs magic (0 accepts every filesystem) */
+	OP_WRITE_FILE = 15,    /* str base (in the root), str path below it (crossing no mount), str content, u64 base's statfs magic */
 	OP_SETRLIMIT = 16,     /* u32 resource, u64 soft, u64 hard */
 	OP_CAPS = 17,          /* u32 last_cap, u64 effective, permitted, inheritable, ambient */
 	OP_NO_NEW_PRIVS = 18,  /* (none) */

@@ -588,22 +588,36 @@ static int do_readonly(struct cursor *c, struct failure *f)
 	return rc < 0 ? fail(f, err, "remount %s read-only", path) : 0;
 }
 
+/*
+ * Writes a file below base: base must be on a filesystem with the given statfs magic, and the
+ * path below it may cross no mount, so nothing bound over the file (or a directory on the way)
+ * can take the write somewhere else.
+ */
 static int do_write_file(struct cursor *c, struct failure *f)
 {
-	const char *path = get_str(c), *content = get_str(c);
+	const char *base = get_str(c), *below = get_str(c), *content = get_str(c);
 	uint64_t magic = get_u64(c);
 	struct statfs sfs;
-	int fd = open_in_root(path, O_WRONLY | O_NOFOLLOW);
-	if (fd < 0)
-		return fail(f, errno, "open %s", path);
-	if (magic != 0 && (fstatfs(fd, &sfs) < 0 || (uint64_t)sfs.f_type != magic)) {
-		close(fd);
-		return fail(f, EXDEV, "%s is not on the expected filesystem", path);
+	int dir = open_in_root(base, O_PATH | O_DIRECTORY);
+	if (dir < 0)
+		return fail(f, errno, "open %s", base);
+	if (fstatfs(dir, &sfs) < 0 || (uint64_t)sfs.f_type != magic) {
+		close(dir);
+		return fail(f, EXDEV, "%s is not on the expected filesystem", base);
 	}
-	int rc = transfer_all(fd, (char *)content, strlen(content), 1);
+	struct open_how how = {
+		.flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dir, below, &how, sizeof(how));
 	int err = errno;
+	close(dir);
+	if (fd < 0)
+		return fail(f, err, err == EXDEV ? "open %s: a mount is in the way" : "open %s", below);
+	int rc = transfer_all(fd, (char *)content, strlen(content), 1);
+	err = errno;
 	close(fd);
-	return rc < 0 ? fail(f, err, "write %s", path) : 0;
+	return rc < 0 ? fail(f, err, "write %s", below) : 0;
 }
 
 static int do_bounding(struct cursor *c, struct failure *f)
@@ -755,13 +769,32 @@ static int do_console(struct cursor *c, struct failure *f)
 	close(master);
 	close_socket(SOCKET_CONSOLE);
 	if (console[0]) {
-		int target = resolve_target(console, CREATE_FILE, f);
+		/*
+		 * The pty goes on the console itself, never through a link the image put there nor onto a
+		 * directory: the fd checked (opened without following the last component) is the one bound on.
+		 */
+		int target = open_in_root(console, O_PATH | O_NOFOLLOW);
+		if (target < 0 && errno == ENOENT) {
+			target = resolve_target(console, CREATE_FILE, f);
+			if (target < 0)
+				return -1;
+			close(target);
+			target = open_in_root(console, O_PATH | O_NOFOLLOW);
+		}
+		struct stat st;
 		if (target < 0)
-			return -1;
+			return fail(f, errno, "open %s", console);
+		int rc = fstat(target, &st);
+		if (rc < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+			int err = rc < 0 ? errno : S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
+			close(target);
+			return fail(f, err, "%s is a symbolic link or not a file: the pty is not bound onto it", console);
+		}
 		char from[64], to[64];
 		fd_path(from, sizeof(from), peer);
 		fd_path(to, sizeof(to), target);
-		int rc = mount(from, to, NULL, MS_BIND, NULL), err = errno;
+		rc = mount(from, to, NULL, MS_BIND, NULL);
+		int err = errno;
 		close(target);
 		if (rc < 0)
 			return fail(f, err, "bind the pty onto %s", console);

@@ -8,23 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { makeBundle, type TestBundle, tsrunIn, uniqueId } from './support/containers.js';
-import { hostProbe, inTerminal } from './support/host-tools.js';
-import { asUser, type Identity, identities, scratchDir } from './support/tsrun.js';
-
-/** The probe's fd-receiver on a socket, as the identity; result() is what it wrote, once it is done. */
-async function receiver(as: Identity) {
-  const dir = scratchDir(as);
-  const socket = join(dir, 'fd.sock');
-  const out = join(dir, 'out');
-  const probe = await hostProbe(as, ['fd-receiver', socket, out], socket);
-  return {
-    socket,
-    async result(): Promise<string> {
-      await probe.done();
-      return readFileSync(out, 'utf8');
-    },
-  };
-}
+import { fdReceiver, inTerminal } from './support/host-tools.js';
+import { asUser, type Identity, identities } from './support/tsrun.js';
 
 /** Runs tsrun in a pty of its own, that terminal sized rows×cols; its output and status. */
 function tsrunInTerminal(b: TestBundle, args: string[], size = '40 120') {
@@ -44,7 +29,7 @@ const TTY = { isatty: 1, name: '/dev/pts/0', leader: 1, ctty: 1 };
 
 describe.each(identities)('terminals, as %s', (as) => {
   it('--console-socket: the pty master goes to the socket; the process has the pty as its controlling terminal and /dev/console', async () => {
-    const r = await receiver(as);
+    const r = await fdReceiver(as);
     const b = bundle(as, ['/probe', 'tty']);
     const run = tsrunIn(b, ['run', '-d', '--console-socket', r.socket, '--bundle', b.dir, uniqueId()]);
     expect(run.code, run.stderr).toBe(0);
@@ -67,7 +52,7 @@ describe.each(identities)('terminals, as %s', (as) => {
     });
     const id = uniqueId();
     expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
-    const r = await receiver(as);
+    const r = await fdReceiver(as);
     expect(tsrunIn(b, ['exec', '-t', '-d', '--console-socket', r.socket, id, '/probe', 'tty']).code).toBe(0);
     expect(JSON.parse((await r.result()).trim())).toMatchObject(TTY);
     const fg = await tsrunInTerminal(b, ['exec', '-t', id, '/probe', 'tty'], '20 80');
@@ -93,10 +78,10 @@ describe.each(identities)('terminals, as %s', (as) => {
       if (c.process) c.process.terminal = false;
     });
     const id = uniqueId();
-    const r = await receiver(as);
+    const r = await fdReceiver(as);
     expect(tsrunIn(b, ['create', '--pidfd-socket', r.socket, '--bundle', b.dir, id]).code).toBe(0);
     expect(Number(await r.result())).toBe(JSON.parse(tsrunIn(b, ['state', id]).stdout).pid);
-    const e = await receiver(as);
+    const e = await fdReceiver(as);
     const pidFile = join(b.dir, 'exec.pid');
     expect(tsrunIn(b, ['exec', '-d', '--pid-file', pidFile, '--pidfd-socket', e.socket, id, '/probe', 'sleep', '30']).code).toBe(0);
     expect(Number(await e.result())).toBe(Number(readFileSync(pidFile, 'utf8')));

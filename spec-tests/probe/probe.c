@@ -14,6 +14,11 @@
  *   probe fork-after S N     sleep S seconds, then like fork N
  *   probe count PATH         count up forever, writing the count to PATH every millisecond
  *   probe tty                report the terminal: isatty, name, size, session, controlling terminal, /dev/console
+ *   probe snoop S            for S seconds, watch every other process that appears: try to read where its
+ *                            /proc/PID/exe points, to open that for writing, and to ptrace it; print how
+ *                            many processes it saw and what reached a process that was still tsrun's shim
+ *   probe remount-rw PATH    try to make the mount at PATH writable: print "ok" or the errno name
+ *   probe swap A B           (on the host) exchange the names A and B (renameat2) as fast as it can, forever
  *   probe fd-receiver SOCKET OUT
  *                            (on the host) take one fd over SOCKET (SCM_RIGHTS); write to OUT the pid a
  *                            pidfd refers to, or else everything read from the fd (a pty master) until EOF
@@ -30,10 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/ptrace.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
@@ -42,6 +50,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -337,6 +346,48 @@ static int seccomp_agent(const char *path, const char *out, long value)
 	}
 }
 
+/*
+ * An attacker in the container against processes tsrun adds (exec): while a process is still the
+ * shim (not yet the program), it must be out of reach. Each pid is tried until it has exec'd.
+ */
+static void snoop(int seconds)
+{
+	static char done[1 << 22];
+	int seen = 0, exe_read = 0, exe_written = 0, attached = 0;
+	pid_t self = getpid();
+	for (time_t end = time(NULL) + seconds; time(NULL) < end;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			pid_t pid = (pid_t)atoi(e->d_name);
+			if (pid <= 1 || pid == self || pid >= (pid_t)sizeof(done) || done[pid])
+				continue;
+			char path[64], exe[256];
+			snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+			ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+			int shim = n > 0 && (exe[n] = '\0', strstr(exe, "tsrun-shim") != NULL);
+			if (n > 0 && !shim) {
+				done[pid] = 1; /* it runs its program now: fair game, and nothing to learn */
+				seen++;
+				continue;
+			}
+			exe_read += shim;
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				exe_written++;
+				close(fd);
+			}
+			if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+				attached++;
+				ptrace(PTRACE_DETACH, pid, 0, 0);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	printf("{\"seen\":%d,\"exe_read\":%d,\"exe_written\":%d,\"attached\":%d}\n", seen, exe_read, exe_written, attached);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -360,6 +411,16 @@ int main(int argc, char **argv)
 				return 1;
 			usleep(1000);
 		}
+		return 1;
+	} else if (!strcmp(cmd, "snoop") && argc == 3) {
+		snoop(atoi(argv[2]));
+	} else if (!strcmp(cmd, "remount-rw") && argc == 3) {
+		int rc = mount(NULL, argv[2], NULL, MS_REMOUNT | MS_BIND, NULL);
+		printf("%s\n", rc == 0 ? "ok" : errname(errno));
+	} else if (!strcmp(cmd, "swap") && argc == 4) {
+		while (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) == 0)
+			;
+		perror("swap");
 		return 1;
 	} else if (!strcmp(cmd, "stat")) {
 		stat_paths(argc - 2, argv + 2);

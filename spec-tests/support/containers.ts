@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
@@ -42,9 +42,16 @@ let counter = 0;
 /** A container id no other test uses. */
 export const uniqueId = (prefix = 'c') => `${prefix}${process.pid}-${++counter}`;
 
+/** Gives a tree to uid:gid; links themselves, never what they point to (tests plant links to host files). */
 function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
+  lchownSync(path, uid, gid);
   if (lstatSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), uid, gid);
+}
+
+/** After a test adds files to a bundle: a rootless bundle's files belong to the rootless user again. */
+export function ownBundle(b: TestBundle): void {
+  const user = inject('rootlessUser');
+  if (b.as === 'rootless') chownTree(b.dir, user.uid, user.gid);
 }
 
 /** The config tests start from: `tsrun spec` (or --rootless) running /probe, no terminal. */
@@ -71,11 +78,9 @@ export function makeBundle(as: Identity, edit: (c: Config) => void = () => {}): 
   const config = baseConfig(as);
   edit(config);
   writeConfig(dir, config);
-  if (as === 'rootless') {
-    const user = inject('rootlessUser');
-    chownTree(dir, user.uid, user.gid);
-  }
-  return { dir, root: join(dir, 'state'), as };
+  const b: TestBundle = { dir, root: join(dir, 'state'), as };
+  ownBundle(b);
+  return b;
 }
 
 export function writeConfig(dir: string, config: Config): void {

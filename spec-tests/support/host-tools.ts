@@ -1,8 +1,9 @@
 /** Host-side helpers of the spec-tests: a command under a terminal of its own, and the probe as a host daemon. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, inject } from 'vitest';
-import { asUser, type Identity } from './tsrun.js';
+import { asUser, type Identity, scratchDir } from './tsrun.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +41,21 @@ export async function hostProbe(as: Identity, args: string[], socket: string) {
       const status = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
       child.kill('SIGKILL');
       expect(status, stderr).toBe(0);
+    },
+  };
+}
+
+/** The probe's fd-receiver on a socket, as the identity; result() is what it wrote, once it is done. */
+export async function fdReceiver(as: Identity) {
+  const dir = scratchDir(as);
+  const socket = join(dir, 'fd.sock');
+  const out = join(dir, 'out');
+  const probe = await hostProbe(as, ['fd-receiver', socket, out], socket);
+  return {
+    socket,
+    async result(): Promise<string> {
+      await probe.done();
+      return readFileSync(out, 'utf8');
     },
   };
 }

@@ -19,6 +19,8 @@ import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config
 import { CreateMode, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
+/** A write to a procfs file, refused when anything is mounted over it or over a directory on its way. */
+const procWrite = (below: string, content: string, what: string) => steps.writeFile('/proc', below, content, PROC_SUPER_MAGIC, what);
 const NSFS_MAGIC = 0x6e736673;
 
 export interface PlanInput {
@@ -481,13 +483,12 @@ export function buildPlans(input: PlanInput): Plans {
       const offsets = Object.entries(config.linux?.timeOffsets ?? {})
         .filter(([, o]) => o !== undefined)
         .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`);
-      if (offsets.length > 0)
-        out.push(steps.writeFile('/proc/self/timens_offsets', offsets.join(''), PROC_SUPER_MAGIC, 'set the time namespace offsets'));
+      if (offsets.length > 0) out.push(procWrite('self/timens_offsets', offsets.join(''), 'set the time namespace offsets'));
     }
     // A keyring of its own, so containers do not share the host's session keys (none when the kernel has no keys).
     if (input.sessionKeyring && existsSync('/proc/keys')) out.push(steps.sessionKeyring(input.sessionKeyring));
     if (proc.oomScoreAdj !== undefined) {
-      out.push(steps.writeFile('/proc/self/oom_score_adj', String(proc.oomScoreAdj), PROC_SUPER_MAGIC, 'set oom_score_adj'));
+      out.push(procWrite('self/oom_score_adj', String(proc.oomScoreAdj), 'set oom_score_adj'));
     }
     if (config.hostname) out.push(steps.sethostname(config.hostname));
     if (config.domainname) out.push(steps.setdomainname(config.domainname));
@@ -528,7 +529,7 @@ export function buildPlans(input: PlanInput): Plans {
     );
     // Sysctls go through the container's /proc before its read-only and masked paths close it.
     for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
-      out.push(steps.writeFile(`/proc/sys/${key.replaceAll('.', '/')}`, value, PROC_SUPER_MAGIC, `set sysctl ${key}`));
+      out.push(procWrite(`sys/${key.replaceAll('.', '/')}`, value, `set sysctl ${key}`));
     }
     for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
     for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
@@ -609,11 +610,9 @@ export function checkProcess(proc: Process | undefined, where: string): Process 
  */
 export function processPreamble(input: PlanInput, proc: Process, seccomp: PlanStep | undefined): PlanStep[] {
   const out: PlanStep[] = [];
-  if (proc.selinuxLabel) out.push(steps.writeFile('/proc/self/attr/exec', proc.selinuxLabel, PROC_SUPER_MAGIC, 'set the SELinux label'));
+  if (proc.selinuxLabel) out.push(procWrite('self/attr/exec', proc.selinuxLabel, 'set the SELinux label'));
   if (proc.apparmorProfile) {
-    out.push(
-      steps.writeFile('/proc/self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, PROC_SUPER_MAGIC, 'set the AppArmor profile'),
-    );
+    out.push(procWrite('self/attr/apparmor/exec', `exec ${proc.apparmorProfile}`, 'set the AppArmor profile'));
   }
   // Before the seccomp filter, which may not allow close_range.
   out.push(steps.closeFds(3 + input.preserveFds));

@@ -173,8 +173,9 @@ export const steps = {
     step(ShimOp.Pivot, ['pivot_root', 'move the root (--no-pivot)', 'chroot into the root'][mode] ?? 'pivot', { u32: mode }),
   sethostname: (name: string) => step(ShimOp.SetHostname, `set hostname "${name}"`, { str: name }),
   setdomainname: (name: string) => step(ShimOp.SetDomainname, `set domainname "${name}"`, { str: name }),
-  writeFile: (path: string, content: string, fsMagic: bigint, what: string) =>
-    step(ShimOp.WriteFile, what, { str: path }, { str: content }, { u64: fsMagic }),
+  /** Writes base/below, where base is on a filesystem with fsMagic and below crosses no mount. */
+  writeFile: (base: string, below: string, content: string, fsMagic: bigint, what: string) =>
+    step(ShimOp.WriteFile, what, { str: base }, { str: below }, { str: content }, { u64: fsMagic }),
   setrlimit: (name: string, resource: number, soft: bigint, hard: bigint) =>
     step(ShimOp.SetRlimit, `set ${name}`, { u32: resource }, { u64: soft }, { u64: hard }),
   bounding: (lastCap: number, keep: bigint) => step(ShimOp.Bounding, 'limit the capability bounding set', { u32: lastCap }, { u64: keep }),
