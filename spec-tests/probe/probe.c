@@ -50,6 +50,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,6 +347,28 @@ static int seccomp_agent(const char *path, const char *out, long value)
 	}
 }
 
+/* Whether ptrace could take hold of pid while it still was the shim. */
+static int seized_before_exec(pid_t pid)
+{
+	int status;
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXEC) < 0)
+		return 0;
+	ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+	/*
+	 * An exec stop first: the attach waited for the exec's point of no return (the image and the
+	 * credentials were the program's already). Any other stop: the exe says what was running.
+	 */
+	int shim = 0;
+	if (waitpid(pid, &status, __WALL) == pid && WIFSTOPPED(status) && status >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+		char path[64], exe[256];
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		shim = n > 0 && (exe[n] = '\0', strstr(exe, "tsrun-shim") != NULL);
+	}
+	ptrace(PTRACE_DETACH, pid, 0, 0);
+	return shim;
+}
+
 /*
  * An attacker in the container against processes tsrun adds (exec): while a process is still the
  * shim (not yet the program), it must be out of reach. Each pid is tried until it has exec'd.
@@ -377,10 +400,7 @@ static void snoop(int seconds)
 				exe_written++;
 				close(fd);
 			}
-			if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
-				attached++;
-				ptrace(PTRACE_DETACH, pid, 0, 0);
-			}
+			attached += seized_before_exec(pid);
 		}
 		if (d)
 			closedir(d);
