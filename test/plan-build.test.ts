@@ -74,4 +74,27 @@ describe('the plan compiler', () => {
     expect(() => plans(d)).toThrow('namespace "pid" is listed twice');
     expect(() => plans(rootlessConfig(1000, 1000), { rootless: true })).toThrow(/terminal/);
   });
+
+  it('sets a sysctl only in a namespace the container has apart from tsrun, never on the host', () => {
+    const withSysctl = (sysctl: Record<string, string>, drop?: string, join?: { type: 'network'; path: string }) => {
+      const c = base();
+      const namespaces = (c.linux?.namespaces ?? []).filter((n) => n.type !== drop && n.type !== join?.type);
+      c.linux = { ...c.linux, sysctl, namespaces: join ? [...namespaces, join] : namespaces };
+      if (drop === 'uts') c.hostname = undefined;
+      return () => plans(c);
+    };
+    expect(withSysctl({ 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1', 'fs.mqueue.msg_max': '9' })).not.toThrow();
+    expect(withSysctl({ 'net.ipv4.ip_forward': '1' }, 'network')).toThrow(
+      'config.json: linux.sysctl "net.ipv4.ip_forward" needs a network namespace of the container\'s own (add {"type": "network"})',
+    );
+    expect(withSysctl({ 'kernel.sem': '1 2 3 4' }, 'ipc')).toThrow('needs an ipc namespace');
+    expect(withSysctl({ 'fs.mqueue.msg_max': '9' }, 'ipc')).toThrow('needs an ipc namespace');
+    expect(withSysctl({ 'kernel.domainname': 'x' }, 'uts')).toThrow('needs a uts namespace');
+    expect(withSysctl({ 'vm.swappiness': '1' })).toThrow(
+      'linux.sysctl "vm.swappiness" is not namespaced: setting it would change the host',
+    );
+    expect(withSysctl({ 'net.ipv4.ip_forward': '1' }, undefined, { type: 'network', path: '/proc/self/ns/net' })).toThrow(
+      "/proc/self/ns/net is tsrun's own network namespace",
+    );
+  });
 });

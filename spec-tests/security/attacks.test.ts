@@ -3,13 +3,14 @@
  * the host. (Issue 7; more classes join these.)
  */
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
 import {
   hostMountinfo,
   makeBundle,
+  ownBundle,
   type ProbeReport,
   runBundle,
   spawnTsrun,
@@ -57,6 +58,39 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     expect(points).toContain('/etc');
     expect(points).toContain('/tmp/x');
     expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+  });
+
+  it('a mount destination swapped between a directory and a link out of the root while creates run: nothing lands outside', () => {
+    const b = bundle(as, ['/probe', 'exit', '0'], (c) => {
+      c.mounts = [...(c.mounts ?? []), { destination: '/mnt/x', type: 'tmpfs', source: 'tmpfs', options: ['size=1k'] }];
+    });
+    // On the host, beside the root: where a link followed the host's way would lead.
+    const outside = join(b.dir, 'outside');
+    ownedDir(b, outside);
+    ownedDir(b, join(rootfs(b), 'mnt'));
+    symlinkSync(`../../../../../../../../../..${outside}`, join(rootfs(b), 'mnt-link'));
+    // The same path inside the root, where the link must lead.
+    mkdirSync(join(rootfs(b), outside), { recursive: true });
+    ownBundle(b);
+    const before = mountPoints(hostMountinfo());
+    const racer = spawn(inject('probe'), ['swap', join(rootfs(b), 'mnt'), join(rootfs(b), 'mnt-link')], { stdio: 'ignore' });
+    let failed = 0;
+    try {
+      for (let i = 0; i < 30; i++) {
+        const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+        // The race may hand the create a link where it made a directory: then it fails, clearly.
+        if (r.code !== 0) expect(r.stderr.trim(), `run ${i}`).toMatch(/^tsrun: run: mount tmpfs on "\/mnt\/x": [^\n]+: E[A-Z]+$/);
+        failed += r.code === 0 ? 0 : 1;
+      }
+    } finally {
+      racer.kill('SIGKILL');
+    }
+    // The race did hand creates the link (a create failed on it, or followed it to the same path
+    // inside the root), and never led anything outside.
+    expect(failed > 0 || existsSync(join(rootfs(b), outside, 'x'))).toBe(true);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+    expect(readdirSync(b.root)).toEqual([]);
   });
 
   it('an image whose /dev and /proc are symlinks out of the root: the mounts and the procfs writes stay inside', () => {
@@ -141,9 +175,9 @@ describe('concurrency', () => {
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 
-  it('20 lifecycles in parallel, distinct ids: all succeed, nothing is left', async () => {
+  it('50 lifecycles in parallel, distinct ids: all succeed, nothing is left', async () => {
     const b = bundle('root', ['/probe', 'exit', '0']);
-    const ids = Array.from({ length: 20 }, () => uniqueId('par'));
+    const ids = Array.from({ length: 50 }, () => uniqueId('par'));
     const results = await Promise.all(
       ids.map(
         (id) =>
@@ -161,6 +195,9 @@ describe('concurrency', () => {
     await sleep(100);
     expect(JSON.parse(tsrunIn(b, ['list', '--format', 'json']).stdout)).toEqual([]);
     expect(hostMountinfo()).not.toContain(b.dir);
+    // Each container's cgroup (the default path, /tsrun/<id>) went with it, in every hierarchy.
+    const left = readdirSync('/sys/fs/cgroup').flatMap((h) => ids.filter((id) => existsSync(`/sys/fs/cgroup/${h}/tsrun/${id}`)));
+    expect(left).toEqual([]);
   });
 
   it('concurrent state, kill and delete --force on one container: clear answers, a consistent end, nothing left', async () => {

@@ -49,3 +49,23 @@ describe.each(identities)('a create killed at every step, as %s', (as) => {
     expect(readdirSync(b.root)).toEqual([]);
   }, 300_000);
 });
+
+describe.each(identities)('the init killed between create and start, as %s', (as) => {
+  it('start reports a stopped container; state says stopped; delete leaves nothing', async () => {
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'sleep', '30'] };
+    });
+    const id = uniqueId();
+    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+    const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 250 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(pid)).toBe(false);
+    const start = tsrunIn(b, ['start', id]);
+    expect(start.code).toBe(1);
+    expect(start.stderr.trim()).toBe('tsrun: start: cannot start a container that is stopped');
+    expect(JSON.parse(tsrunIn(b, ['state', id]).stdout)).toMatchObject({ status: 'stopped', pid: 0 });
+    expect(tsrunIn(b, ['delete', id]).code).toBe(0);
+    expect(readdirSync(b.root)).toEqual([]);
+  });
+});

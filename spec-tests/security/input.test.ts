@@ -1,5 +1,6 @@
 /** Hostile ids and paths (issue 7): one clear line, exit 1, and nothing touched outside the state root. */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeBundle, tsrunIn, uniqueId } from '../support/containers.js';
@@ -54,5 +55,46 @@ describe('an unwritable state directory, as rootless', () => {
     expect(r.stderr).toContain(root);
     expect(r.stderr).toMatch(/EACCES/);
     expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe("a cgroupsPath that is not the container's own, as root", () => {
+  it.each([
+    [
+      '/',
+      /^tsrun: create: config\.json: linux\.cgroupsPath: the cgroup \/ already holds \d+ process\(es\): a container needs a cgroup of its own$/,
+    ],
+    ['../escape', /^tsrun: create: config\.json: linux\.cgroupsPath: "\.\.\/escape" may not contain "\.\."$/],
+  ])('%j: refused with one line, nothing made (delete would kill what the cgroup holds)', (path, message) => {
+    const b = makeBundle('root', (c) => {
+      c.linux = { ...c.linux, cgroupsPath: path };
+    });
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(existsSync(b.root) ? readdirSync(b.root) : []).toEqual([]);
+  });
+
+  it('a cgroup another process is in: refused, and that process is left alone', async () => {
+    const path = `/tsrun-spec/taken-${process.pid}`;
+    const dir = `/sys/fs/cgroup/pids${path}`;
+    mkdirSync(dir, { recursive: true });
+    const other = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), String(other.pid));
+      const b = makeBundle('root', (c) => {
+        c.linux = { ...c.linux, cgroupsPath: path };
+      });
+      const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+      expect(r.stderr.trim()).toBe(
+        `tsrun: create: config.json: linux.cgroupsPath: the cgroup ${path} already holds 1 process(es): a container needs a cgroup of its own`,
+      );
+      expect(other.exitCode).toBe(null);
+      expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim()).toBe(String(other.pid));
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.on('exit', r));
+      rmdirSync(dir);
+    }
   });
 });

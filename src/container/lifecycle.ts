@@ -64,9 +64,10 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   const execFifo = store.execFifo(opts.id);
   const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };
   const hostMounts = !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount');
-  const cgroup = placement(config, opts);
+  let cgroup: CgroupManager | undefined;
   let pid: number | undefined;
   try {
+    cgroup = placement(config, opts);
     return await store.locked(opts.id, async () => {
       // A first record, without a pid: `state` says "creating" while this holds the lock, and a
       // create that dies leaves a "stopped" container that delete can clean up.
@@ -164,6 +165,13 @@ function placement(config: Config, opts: CreateOptions): CgroupManager | undefin
     if (opts.systemdCgroup)
       opts.warn(`--systemd-cgroup: tsrun does not talk to systemd; the container's cgroup is ${path}, made through cgroupfs`);
     const manager = cgroupManager(path, mode);
+    // delete and kill --all kill whatever is in the container's cgroup: it must hold nothing else.
+    const others = manager?.pids().length ?? 0;
+    if (others > 0) {
+      throw new UserError(
+        `config.json: linux.cgroupsPath: the cgroup ${path} already holds ${others} process(es): a container needs a cgroup of its own`,
+      );
+    }
     if (manager) return manager;
   }
   const { devices, ...limits } = config.linux?.resources ?? {};

@@ -70,6 +70,51 @@ function makedev(major: number, minor: number): bigint {
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
+/** The ipc namespace's sysctls (besides fs.mqueue.*); net.* belong to the network namespace, kernel.{host,domain}name to uts. */
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
+
+function sameFile(a: string, b: string): boolean {
+  const [x, y] = [statSync(a), statSync(b)];
+  return x.dev === y.dev && x.ino === y.ino;
+}
+
+/** The namespace a sysctl belongs to; undefined when it is the host's alone. */
+function sysctlNamespace(key: string): NamespaceType | undefined {
+  if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) return 'ipc';
+  if (key.startsWith('net.')) return 'network';
+  if (key === 'kernel.hostname' || key === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
+/**
+ * Every sysctl must belong to a namespace the container has apart from tsrun's own: else its
+ * write would change the host.
+ */
+function checkSysctls(config: Config, namespaces: Map<NamespaceType, string | undefined>): void {
+  for (const key of Object.keys(config.linux?.sysctl ?? {})) {
+    const where = `config.json: linux.sysctl "${key}"`;
+    const type = sysctlNamespace(key);
+    if (type === undefined) throw new UserError(`${where} is not namespaced: setting it would change the host`);
+    if (!namespaces.has(type))
+      throw new UserError(
+        `${where} needs ${type === 'ipc' ? 'an' : 'a'} ${type} namespace of the container's own (add {"type": "${type}"})`,
+      );
+    const path = namespaces.get(type);
+    if (path !== undefined && sameFile(path, `/proc/self/ns/${NAMESPACES[type].file}`)) {
+      throw new UserError(`${where}: ${path} is tsrun's own ${type} namespace, so setting it would change the host`);
+    }
+  }
+}
+
 function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, string | undefined> {
   const namespaces = new Map<NamespaceType, string | undefined>();
   for (const [i, ns] of (config.linux?.namespaces ?? []).entries()) {
@@ -93,6 +138,7 @@ function checkNamespaces(config: Config, rootless: boolean): Map<NamespaceType, 
   if (config.domainname !== undefined && config.domainname !== '' && !has('uts')) {
     throw new UserError('config.json: domainname is set but there is no uts namespace to set it in (add {"type": "uts"})');
   }
+  checkSysctls(config, namespaces);
   const maps = (config.linux?.uidMappings?.length ?? 0) + (config.linux?.gidMappings?.length ?? 0);
   if (maps > 0 && !has('user'))
     throw new UserError('config.json: linux.uidMappings/gidMappings need a user namespace (add {"type": "user"})');
