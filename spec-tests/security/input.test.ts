@@ -32,6 +32,20 @@ describe.each(identities)('hostile ids and paths, as %s', (as) => {
     expect(readFileSync(file, 'utf8')).toBe('keep');
   });
 
+  it("root.path naming the host's / (directly or through ..): refused, nothing made", () => {
+    for (const path of ['/', '../../../../../../../../..']) {
+      const b = makeBundle(as, (c) => {
+        c.root = { path, readonly: false };
+      });
+      const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toMatch(
+        /^tsrun: create: config\.json: root\.path: \S+ is the host's root directory: a container needs a root filesystem of its own$/,
+      );
+      expect(existsSync(b.root) ? readdirSync(b.root) : []).toEqual([]);
+    }
+  });
+
   it('a bundle reached through a symlink works, and delete cleans up', () => {
     const b = makeBundle(as);
     const link = join(scratchDir(as), 'bundle-link');

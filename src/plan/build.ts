@@ -710,5 +710,8 @@ export function rootfsPath(config: Config, bundleDir: string): string {
     throw new UserError(`config.json: root.path: ${path}: ${(err as NodeJS.ErrnoException).code}`);
   }
   if (!statSync(real).isDirectory()) throw new UserError(`config.json: root.path: ${path} is not a directory`);
+  // Mounts are made under the root, and without a mount namespace delete unmounts everything there.
+  if (real === '/')
+    throw new UserError(`config.json: root.path: ${path} is the host's root directory: a container needs a root filesystem of its own`);
   return real;
 }
