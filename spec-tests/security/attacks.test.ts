@@ -200,6 +200,28 @@ describe('concurrency', () => {
     expect(left).toEqual([]);
   });
 
+  it('a create in progress holds its container: state says creating, delete waits for it, then refuses', async () => {
+    // The prestart hook holds the create at its sync point for a second.
+    const b = bundle('root', ['/probe', 'sleep', '10'], (c) => {
+      c.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '1'] }] };
+    });
+    const id = uniqueId();
+    const create = spawnTsrun(b, ['create', '--bundle', b.dir, id]);
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'creating'; i++) {
+      await sleep(10);
+      const r = tsrunIn(b, ['state', id]);
+      if (r.code === 0) status = JSON.parse(r.stdout).status;
+    }
+    expect(status).toBe('creating');
+    expect(tsrunIn(b, ['delete', id]).stderr.trim()).toBe(
+      `tsrun: delete: cannot delete container "${id}" that is created: stop it first, or use --force`,
+    );
+    expect(await create.exited, create.err()).toBe(0);
+    expect(JSON.parse(tsrunIn(b, ['state', id]).stdout).status).toBe('created');
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
   it('concurrent state, kill and delete --force on one container: clear answers, a consistent end, nothing left', async () => {
     const b = bundle('root', ['/probe', 'sleep', '30']);
     const id = uniqueId();
