@@ -46,7 +46,8 @@ describe('cgroups v1, as root', () => {
     expect(file('pids', 'pids.max')).toBe('42');
     expect(file('memory', 'memory.limit_in_bytes')).toBe(String(64 << 20));
     expect(file('cpu', 'cpu.shares')).toBe('512');
-    const out = runBundle(b).stdout; // a second container, same path: its view through the cgroup namespace
+    // A second container, in a cgroup of its own (one with processes in it is refused): its view through the cgroup namespace.
+    const out = runBundle(makeBundle('root', limited(`${path}-view`, {}, ['/probe', 'cat', '/proc/self/cgroup']))).stdout;
     expect(out).toMatch(/^\d+:pids:\/$/m);
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
     expect(existsSync(`/sys/fs/cgroup/pids${path}`)).toBe(false);

@@ -15,6 +15,7 @@ import {
   runBundle,
   spawnTsrun,
   type TestBundle,
+  tsrunAsync,
   tsrunIn,
   uniqueId,
 } from '../support/containers.js';
@@ -157,20 +158,10 @@ describe('concurrency', () => {
   it('20 concurrent creates of one id: exactly one wins, the others fail clearly', async () => {
     const b = bundle('root', ['/probe', 'sleep', '10']);
     const id = uniqueId();
-    const runs = Array.from(
-      { length: 20 },
-      () =>
-        new Promise<{ code: number | null; err: string }>((resolve) => {
-          const child = spawn(inject('tsrunBin'), ['--root', b.root, 'create', '--bundle', b.dir, id]);
-          let err = '';
-          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-          child.on('exit', (code) => resolve({ code, err }));
-        }),
-    );
-    const results = await Promise.all(runs);
+    const results = await Promise.all(Array.from({ length: 20 }, () => tsrunAsync(b, ['create', '--bundle', b.dir, id])));
     expect(results.filter((r) => r.code === 0)).toHaveLength(1);
     for (const r of results.filter((r) => r.code !== 0))
-      expect(r.err.trim()).toMatch(new RegExp(`^tsrun: create: container "${id}" already exists`));
+      expect(r.stderr.trim()).toMatch(new RegExp(`^tsrun: create: container "${id}" already exists`));
     expect(JSON.parse(tsrunIn(b, ['state', id]).stdout).status).toBe('created');
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
@@ -178,19 +169,7 @@ describe('concurrency', () => {
   it('50 lifecycles in parallel, distinct ids: all succeed, nothing is left', async () => {
     const b = bundle('root', ['/probe', 'exit', '0']);
     const ids = Array.from({ length: 50 }, () => uniqueId('par'));
-    const results = await Promise.all(
-      ids.map(
-        (id) =>
-          new Promise<{ code: number | null; err: string }>((resolve) => {
-            const child = spawn(inject('tsrunBin'), ['--root', b.root, 'run', '--bundle', b.dir, id], {
-              stdio: ['ignore', 'ignore', 'pipe'],
-            });
-            let err = '';
-            child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-            child.on('exit', (code) => resolve({ code, err }));
-          }),
-      ),
-    );
+    const results = await Promise.all(ids.map((id) => tsrunAsync(b, ['run', '--bundle', b.dir, id])));
     expect(results.filter((r) => r.code !== 0)).toEqual([]);
     await sleep(100);
     expect(JSON.parse(tsrunIn(b, ['list', '--format', 'json']).stdout)).toEqual([]);
@@ -227,15 +206,6 @@ describe('concurrency', () => {
     const id = uniqueId();
     expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
     const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
-    const call = (args: string[]) =>
-      new Promise<{ args: string[]; code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(inject('tsrunBin'), ['--root', b.root, ...args]);
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('exit', (code) => resolve({ args, code, out, err }));
-      });
     const ops = Array.from(
       { length: 30 },
       (_, i) =>
@@ -245,10 +215,10 @@ describe('concurrency', () => {
           ['delete', '--force', id],
         ][i % 3] as string[],
     );
-    const results = await Promise.all(ops.map(call));
+    const results = await Promise.all(ops.map((args) => tsrunAsync(b, args)));
     for (const r of results) {
-      if (r.code === 0 && r.args[0] === 'state') expect(['running', 'stopped']).toContain(JSON.parse(r.out).status);
-      if (r.code !== 0) expect(r.err.trim(), r.args.join(' ')).toMatch(/does not exist|container not running/);
+      if (r.code === 0 && r.args[0] === 'state') expect(['running', 'stopped']).toContain(JSON.parse(r.stdout).status);
+      if (r.code !== 0) expect(r.stderr.trim(), r.args.join(' ')).toMatch(/does not exist|container not running/);
     }
     expect(results.filter((r) => r.args[0] === 'delete' && r.code === 0).length).toBeGreaterThanOrEqual(1);
     expect(tsrunIn(b, ['state', id]).stderr).toContain('does not exist');

@@ -7,14 +7,13 @@
  *
  * root.path is never mutated: a container rooted in a host directory would have tsrun mount there.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
 import { type Json, mutate, prng } from '../../test/support/config-mutations.js';
-import { baseConfig, hostMountinfo, makeBundle, type TestBundle } from '../support/containers.js';
-import { asUser, type Identity, identities } from '../support/tsrun.js';
+import { baseConfig, hostMountinfo, makeBundle, tsrunAsync } from '../support/containers.js';
+import { type Identity, identities } from '../support/tsrun.js';
 
 const CASES: Record<Identity, number> = { root: 1400, rootless: 600 };
 const WORKERS = 4;
@@ -52,25 +51,6 @@ function seeds(as: Identity): Json[] {
 function mutated(seed: Json, rand: () => number): Json {
   const { root, ...rest } = seed as { root: Json };
   return { ...(mutate(rest, rand) as Record<string, Json>), root };
-}
-
-/**
- * Runs tsrun in a session of its own: every process it leaves has its pid as process group. Its
- * output goes to files (a created container's init keeps what it inherits).
- */
-function tsrunSession(b: TestBundle, args: string[]) {
-  const argv = [inject('tsrunBin'), '--root', b.root, ...args];
-  const [outFile, errFile] = [join(b.dir, 'out'), join(b.dir, 'err')];
-  const [out, err] = [openSync(outFile, 'w'), openSync(errFile, 'w')];
-  const opts = { cwd: b.dir, detached: true, stdio: ['ignore', out, err] as ('ignore' | number)[] };
-  const child = b.as === 'root' ? spawn(argv[0] as string, argv.slice(1), opts) : spawn('setpriv', [...asUser(), ...argv], opts);
-  closeSync(out);
-  closeSync(err);
-  return new Promise<{ group: number; code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) =>
-      resolve({ group: child.pid ?? 0, code, signal, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') }),
-    ),
-  );
 }
 
 /** Live processes whose process group is group. */
@@ -115,14 +95,14 @@ describe.each(identities)('config fuzzing through tsrun create, as %s', (as) => 
         const what = `case ${i}: ${text.slice(0, 1500)}`;
         writeFileSync(join(b.dir, 'config.json'), text);
         const id = `fz${process.pid}-${i}`;
-        const r = await tsrunSession(b, ['create', '--bundle', b.dir, id]);
+        const r = await tsrunAsync(b, ['create', '--bundle', b.dir, id], { detached: true });
         expect(r.signal, what).toBe(null);
         const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tsrun: warning:'));
         if (r.code === 0) {
           created++;
-          const state = await tsrunSession(b, ['state', id]);
+          const state = await tsrunAsync(b, ['state', id]);
           expect(JSON.parse(state.stdout).status, what).toBe('created');
-          const del = await tsrunSession(b, ['delete', '--force', id]);
+          const del = await tsrunAsync(b, ['delete', '--force', id]);
           expect(del.code, `${what}\n${del.stderr}`).toBe(0);
         } else {
           refused++;
@@ -133,10 +113,10 @@ describe.each(identities)('config fuzzing through tsrun create, as %s', (as) => 
         }
         expect(existsSync(b.root) ? readdirSync(b.root) : [], what).toEqual([]);
         expect(hostMountinfo().includes(b.dir), what).toBe(false);
-        let left = inGroup(r.group);
+        let left = inGroup(r.pid);
         for (let t = 0; t < 100 && left.length > 0; t++) {
           await sleep(20);
-          left = inGroup(r.group);
+          left = inGroup(r.pid);
         }
         expect(left, what).toEqual([]);
       }

@@ -1,5 +1,17 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import type { Config } from '../../src/spec/config.js';
@@ -131,6 +143,31 @@ export function spawnTsrun(b: TestBundle, args: string[]) {
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+let outputs = 0;
+/**
+ * Runs tsrun in the background, its output to files (a created container's init keeps what it
+ * inherits, so pipes would not close); resolves when tsrun exits. detached: in a session of its
+ * own, so every process it leaves has its pid as process group.
+ */
+export function tsrunAsync(b: TestBundle, args: string[], opts: { detached?: boolean } = {}) {
+  const argv = [inject('tsrunBin'), '--root', b.root, ...args];
+  const [outFile, errFile] = [join(b.dir, `out-${++outputs}`), join(b.dir, `err-${outputs}`)];
+  const [out, err] = [openSync(outFile, 'w'), openSync(errFile, 'w')];
+  const spawnOpts = { cwd: b.dir, detached: opts.detached, stdio: ['ignore', out, err] as ('ignore' | number)[] };
+  const child = b.as === 'root' ? spawn(argv[0] as string, argv.slice(1), spawnOpts) : spawn('setpriv', [...asUser(), ...argv], spawnOpts);
+  closeSync(out);
+  closeSync(err);
+  return new Promise<{ args: string[]; pid: number; code: number | null; signal: string | null; stdout: string; stderr: string }>(
+    (resolve) =>
+      child.on('exit', (code, signal) => {
+        const [stdout, stderr] = [readFileSync(outFile, 'utf8'), readFileSync(errFile, 'utf8')];
+        rmSync(outFile);
+        rmSync(errFile);
+        resolve({ args, pid: child.pid ?? 0, code, signal, stdout, stderr });
+      }),
+  );
 }
 
 export const hostMountinfo = () => readFileSync('/proc/self/mountinfo', 'utf8');
