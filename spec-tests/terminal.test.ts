@@ -31,9 +31,11 @@ describe.each(identities)('terminals, as %s', (as) => {
   it('--console-socket: the pty master goes to the socket; the process has the pty as its controlling terminal and /dev/console', async () => {
     const r = await fdReceiver(as);
     const b = bundle(as, ['/probe', 'tty']);
-    const run = tsrunIn(b, ['run', '-d', '--console-socket', r.socket, '--bundle', b.dir, uniqueId()]);
+    const id = uniqueId();
+    const run = tsrunIn(b, ['run', '-d', '--console-socket', r.socket, '--bundle', b.dir, id]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse((await r.result()).trim())).toEqual({ ...TTY, rows: 33, cols: 101, console: 1 });
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 
   it('in the foreground without a console socket, the caller’s terminal: its size, its input and output, the exit status', async () => {

@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -14,6 +25,22 @@ function userIds(user: string): { uid: number; gid: number } {
   }
 }
 
+/** The cgroups below the trees tests put containers in (tsrun's default /tsrun, and /tsrun-spec), deepest first. */
+function testCgroups(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      walk(join(dir, e.name));
+      out.push(join(dir, e.name));
+    }
+  };
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    for (const top of ['tsrun', 'tsrun-spec']) if (existsSync(join('/sys/fs/cgroup', h, top))) walk(join('/sys/fs/cgroup', h, top));
+  }
+  return out;
+}
+
 /**
  * The spec-tests drive a copy of dist/tsrun placed alone in a fresh world-readable directory:
  * that proves it works from any path, and the unprivileged user can reach it (a clone under /root
@@ -25,6 +52,7 @@ export default function setup(project: TestProject) {
   if (process.geteuid?.() !== 0) throw new Error('spec-tests run as root (they also act as the unprivileged user through setpriv)');
   const { uid, gid } = userIds(ROOTLESS_USER);
 
+  const cgroupsBefore = new Set(testCgroups());
   const work = mkdtempSync('/tmp/tsrun-spec-');
   chmodSync(work, 0o755);
   const binDir = join(work, 'bin');
@@ -53,8 +81,18 @@ export default function setup(project: TestProject) {
     const left = leftovers(work);
     for (const pid of left) process.kill(pid, 'SIGKILL');
     rmSync(work, { recursive: true, force: true });
+    // So is a container cgroup left behind (a container never deleted).
+    const cgroupsLeft = testCgroups().filter((d) => !cgroupsBefore.has(d));
+    for (const d of cgroupsLeft) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // still busy: the message below names it
+      }
+    }
     // A test that leaves a container process behind is a defect: the run fails, naming them.
     if (left.length > 0) throw new Error(`processes of the spec-tests were left running (now killed): ${left.join(', ')}`);
+    if (cgroupsLeft.length > 0) throw new Error(`cgroups of the spec-tests were left (now removed): ${cgroupsLeft.join(', ')}`);
   };
 }
 
