@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { hostMountinfo, makeBundle, mounts, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
-import { identities } from './support/tsrun.js';
+import { shellQuote } from './support/host-tools.js';
+import { asUser, identities } from './support/tsrun.js';
 
 const withArgs = (args: string[]) => (c: Config) => {
   c.process = { ...c.process, cwd: '/', args };
@@ -182,6 +184,37 @@ describe.each(identities)('config features as %s', (as) => {
       expect((JSON.parse(leak.stdout) as ProbeReport).fds).toEqual([0, 1, 2]);
       const kept = tsrunIn(b, ['run', '--preserve-fds', '2', '--bundle', b.dir, uniqueId()], [extra, extra]);
       expect((JSON.parse(kept.stdout) as ProbeReport).fds).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      closeSync(extra);
+    }
+  });
+
+  it('socket activation: the LISTEN_FDS given to tsrun for its pid go first, then --preserve-fds; the process is told', () => {
+    const b = makeBundle(as);
+    const extra = openSync(join(b.dir, 'config.json'), 'r');
+    // LISTEN_PID must be tsrun's pid: the shell's own, which every exec down to tsrun keeps.
+    const activated = (listenPid: string) => {
+      const command = [...(as === 'rootless' ? ['setpriv', ...asUser()] : []), inject('tsrunBin')];
+      const args = ['--root', b.root, 'run', '--preserve-fds', '1', '--bundle', b.dir, uniqueId()];
+      const line = [...command.slice(0, -1), 'env', `LISTEN_PID=${listenPid}`, 'LISTEN_FDS=2', ...command.slice(-1), ...args]
+        .map((w) => (w === 'LISTEN_PID=$$' ? w : shellQuote(w)))
+        .join(' ');
+      const r = spawnSync('sh', ['-c', `exec ${line}`], {
+        cwd: b.dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', extra, extra, extra],
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as ProbeReport;
+    };
+    try {
+      const mine = activated('$$');
+      expect(mine.fds).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(mine.env).toEqual(expect.arrayContaining(['LISTEN_FDS=2', 'LISTEN_PID=1']));
+      // Meant for another process: not passed on, and only the preserved fd comes in.
+      const others = activated('1');
+      expect(others.fds).toEqual([0, 1, 2, 3]);
+      expect(others.env.filter((e) => e.startsWith('LISTEN_'))).toEqual([]);
     } finally {
       closeSync(extra);
     }

@@ -18,6 +18,7 @@ import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
 import { buildPlans, rootfsPath } from '../plan/build.js';
 import type { Config } from '../spec/config.js';
 import type { State } from '../spec/state.js';
+import { activationEnv } from './activation.js';
 import { loadBundle } from './bundle.js';
 import { checkContainerId } from './id.js';
 import type { ContainerRecord } from './record.js';
@@ -30,6 +31,8 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot: boolean;
   preserveFds: number;
+  /** fds socket activation handed to tsrun (activation.ts): passed before the preserved ones. */
+  listenFds: number;
   consoleSocket?: string;
   pidfdSocket?: string;
   /** --no-new-keyring: the container keeps the caller's session keyring. */
@@ -59,6 +62,8 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   checkContainerId(opts.id);
   const bundle = loadBundle(opts.bundle);
   const { config } = bundle;
+  if (opts.listenFds > 0 && config.process) config.process.env = [...(config.process.env ?? []), ...activationEnv(opts.listenFds)];
+  const extraFds = opts.listenFds + opts.preserveFds;
   const rootfs = rootfsPath(config, bundle.dir);
   const dir = store.create(opts.id);
   const execFifo = store.execFifo(opts.id);
@@ -100,7 +105,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         rootless: opts.rootless,
         noPivot: opts.noPivot,
         execFifo,
-        preserveFds: opts.preserveFds,
+        preserveFds: extraFds,
         consoleSocket: opts.consoleSocket,
         pidfdSocket: opts.pidfdSocket,
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
@@ -109,7 +114,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
         deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}, config.linux?.devices ?? []),
         warn: opts.warn,
       });
-      const preserved = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+      const preserved = Array.from({ length: extraFds }, (_, i) => 3 + i);
       const run = await runShim(plans.host, {
         stdio: ['inherit', 'inherit', 'inherit', ...preserved],
         onPid: (reported) => {

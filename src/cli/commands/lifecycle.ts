@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { listenFdCount } from '../../container/activation.js';
 import * as lifecycle from '../../container/lifecycle.js';
 import { ContainerNotFoundError, ContainerStore } from '../../container/store.js';
 import type { Context } from '../context.js';
@@ -21,6 +22,7 @@ function createOptions(ctx: Context, id: string, flags: CreateFlags, attached: b
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
     preserveFds: flags.preserveFds,
+    listenFds: listenFdCount(process.env, process.pid),
     consoleSocket: flags.consoleSocket,
     pidfdSocket: flags.pidfdSocket,
     noNewKeyring: flags.newKeyring === false,
