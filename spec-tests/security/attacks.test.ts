@@ -94,7 +94,7 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     expect(readdirSync(b.root)).toEqual([]);
   });
 
-  it('an image whose /dev and /proc are symlinks out of the root: the mounts and the procfs writes stay inside', () => {
+  it('an image whose /dev, /proc and /sys are symlinks out of the root: the mounts and the procfs writes stay inside', () => {
     const b = bundle(as, ['/probe', 'cat', '/proc/self/oom_score_adj'], (c) => {
       if (c.process) c.process.oomScoreAdj = 123;
     });
@@ -105,8 +105,12 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     mkdirSync(join(rootfs(b), 'etc'));
     rmSync(join(rootfs(b), 'proc'), { recursive: true, force: true });
     rmSync(join(rootfs(b), 'dev'), { recursive: true, force: true });
+    rmSync(join(rootfs(b), 'sys'), { recursive: true, force: true });
     symlinkSync('/fakeproc', join(rootfs(b), 'proc'));
     symlinkSync('/etc', join(rootfs(b), 'dev'));
+    mkdirSync(join(rootfs(b), 'fakesys'));
+    symlinkSync('../../../../../../fakesys', join(rootfs(b), 'sys'));
+    ownBundle(b);
     const before = mountPoints(hostMountinfo());
     const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
     expect(r.code, r.stderr).toBe(0);
@@ -115,7 +119,7 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
   });
 
-  it('process.cwd through /proc/self/fd/N reaches nothing of the host', () => {
+  it('process.cwd through /proc/self/fd/N or up through .. reaches nothing of the host', () => {
     for (let n = 3; n <= 12; n++) {
       const b = bundle(as, ['/probe']);
       const config = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')) as Config;
@@ -131,7 +135,13 @@ describe.each(identities)('escape attempts, as %s', (as) => {
           /^tsrun: run: change to the working directory "\/proc\/self\/fd\/\d+": chdir \/proc\/self\/fd\/\d+: E[A-Z]+$/,
         );
       }
-    }
+    } // Up and out through ..: it stays at the container's /.
+    const up = bundle(as, ['/probe'], (c) => {
+      if (c.process) c.process.cwd = '/../../../../../..';
+    });
+    const r = tsrunIn(up, ['run', '--bundle', up.dir, uniqueId()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as ProbeReport).cwd).toBe('/');
   });
 
   it('the init is a sealed memfd until start: a container process cannot write it, then or after start', async () => {
