@@ -609,15 +609,17 @@ static int do_write_file(struct cursor *c, struct failure *f)
 		.flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
 	};
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", base, below);
 	int fd = (int)syscall(SYS_openat2, dir, below, &how, sizeof(how));
 	int err = errno;
 	close(dir);
 	if (fd < 0)
-		return fail(f, err, err == EXDEV ? "open %s: a mount is in the way" : "open %s", below);
+		return fail(f, err, err == EXDEV ? "open %s: a mount is in the way" : "open %s", path);
 	int rc = transfer_all(fd, (char *)content, strlen(content), 1);
 	err = errno;
 	close(fd);
-	return rc < 0 ? fail(f, err, "write %s", below) : 0;
+	return rc < 0 ? fail(f, err, "write %s", path) : 0;
 }
 
 static int do_bounding(struct cursor *c, struct failure *f)

@@ -110,7 +110,7 @@ describe.each(identities)('attacks through /dev and /proc, as %s', (as) => {
     expect(r.stdout).toBe('');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      'tsrun: run: set sysctl net.ipv4.ip_default_ttl: open sys/net/ipv4/ip_default_ttl: a mount is in the way: EXDEV',
+      'tsrun: run: set sysctl net.ipv4.ip_default_ttl: open /proc/sys/net/ipv4/ip_default_ttl: a mount is in the way: EXDEV',
     );
   });
 
