@@ -58,6 +58,19 @@ static pid_t relay_child;
 static int trees[64];
 static uint32_t ntrees;
 
+/*
+ * Ends the shim whatever a seccomp filter allows. musl's _exit retries a refused exit forever (a
+ * spinning process); here a refused exit ends in a fault instead, whose signal the kernel delivers
+ * even when it is blocked or ignored.
+ */
+static _Noreturn void leave(int code)
+{
+	syscall(SYS_exit_group, code);
+	syscall(SYS_exit, code);
+	for (;;)
+		__builtin_trap();
+}
+
 /* A step's failure: errno (0 when detail says it all) and what was being done. */
 struct failure {
 	int err;
@@ -95,7 +108,7 @@ static void report(uint32_t kind, uint32_t step, int32_t value, const char *deta
 	if (sync_fd < 0)
 		return;
 	if (transfer_all(sync_fd, &r, sizeof(r), 1) < 0 || transfer_all(sync_fd, (char *)detail, r.detail_len, 1) < 0)
-		_exit(125);
+		leave(125);
 }
 
 /* ---- payload decoding ---- */
@@ -109,7 +122,7 @@ struct cursor {
 static _Noreturn void plan_invalid(uint32_t step, const char *why)
 {
 	report(REPORT_PLAN_INVALID, step, EINVAL, why);
-	_exit(126);
+	leave(126);
 }
 
 static const void *take(struct cursor *c, uint32_t n)
@@ -399,10 +412,10 @@ static int do_idmap_tree(struct cursor *c, struct failure *f)
 		close(ready[1]);
 		close(unshared[0]);
 		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(1);
+			leave(1);
 		(void)write(unshared[1], &b, 1);
 		(void)read(ready[0], &b, 1); /* wait until the parent is done with the namespace */
-		_exit(0);
+		leave(0);
 	}
 	close(ready[0]);
 	close(unshared[1]);
@@ -700,7 +713,7 @@ static int wait_byte(struct failure *f)
 {
 	char b;
 	if (transfer_all(sync_fd, &b, 1, 0) < 0)
-		_exit(1); /* tsrun went away: nothing more to do */
+		leave(1); /* tsrun went away: nothing more to do */
 	return b == 0 ? 0 : fail(f, ECANCELED, "tsrun cancelled the create%s", "");
 }
 
@@ -719,7 +732,7 @@ static int do_hook(struct cursor *c, struct failure *f)
 	if (pid == 0) {
 		dup2(in[0], 0);
 		execve(path, argv[0] ? argv : (char *[]){ (char *)path, NULL }, envp);
-		_exit(127);
+		leave(127);
 	}
 	close(in[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -912,7 +925,7 @@ static _Noreturn void relay_terminal(pid_t child, const int *sigs, size_t nsigs)
 	if (status == -1)
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	leave(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 static int find_exec(const char *file, const char *path, struct failure *f)
@@ -956,9 +969,9 @@ static _Noreturn void relay(pid_t child)
 		if (pid < 0 && errno == EINTR)
 			continue;
 		if (pid < 0)
-			_exit(125);
+			leave(125);
 		if (pid == child)
-			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			leave(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
 }
 
@@ -1022,7 +1035,7 @@ static int do_clone(struct cursor *c, struct failure *f)
 			int err = errno;
 			kill(pid, SIGKILL);
 			report(REPORT_STEP_FAILED, c->step, err, "send a pidfd of the container process to the pidfd socket");
-			_exit(1);
+			leave(1);
 		}
 		close(pidfd);
 	}
@@ -1031,12 +1044,12 @@ static int do_clone(struct cursor *c, struct failure *f)
 	if (targets[0] != NULL && attach_trees(pid, root, targets, c, f) < 0) {
 		kill(pid, SIGKILL);
 		report(REPORT_STEP_FAILED, c->step, f->err, f->detail);
-		_exit(1);
+		leave(1);
 	}
 	report(REPORT_PID, c->step, pid, "");
 	if (mode == PARENT_RELAY)
 		relay(pid);
-	_exit(0);
+	leave(0);
 }
 
 static unsigned char *load_plan(void);
@@ -1049,7 +1062,7 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 	case OP_UNSHARE:
 		return unshare((int)get_u64(c)) < 0 ? fail(f, errno, "unshare%s", "") : 0;
 	case OP_EXIT:
-		_exit((int)get_u32(c));
+		leave((int)get_u32(c));
 	case OP_CLONE:
 		return do_clone(c, f);
 	case OP_SETNS: {
@@ -1199,10 +1212,10 @@ static unsigned char *load_plan(void)
 	uint32_t size;
 	unsigned char *plan;
 	if (transfer_all(sync_fd, &size, sizeof(size), 0) < 0 || size < sizeof(h) || size > PLAN_MAX)
-		_exit(127);
+		leave(127);
 	plan = malloc(size);
 	if (plan == NULL || transfer_all(sync_fd, plan, size, 0) < 0)
-		_exit(127);
+		leave(127);
 	memcpy(&h, plan, sizeof(h));
 	if (h.magic != PLAN_MAGIC || h.version != PLAN_VERSION || h.size != size - sizeof(h))
 		plan_invalid(0, "bad plan header or version");
@@ -1230,14 +1243,14 @@ static _Noreturn void run_plan(const unsigned char *plan)
 			if (sync_fd < 0) {
 				/* After READY nobody listens on the socket: say it on the container's stderr. */
 				dprintf(2, "tsrun: container init: %s%s%s\n", f.detail, f.err ? ": " : "", f.err ? strerror(f.err) : "");
-				_exit(127);
+				leave(127);
 			}
 			report(REPORT_STEP_FAILED, i, f.err, f.detail);
-			_exit(1);
+			leave(1);
 		}
 		report(REPORT_STEP_OK, i, 0, "");
 	}
-	_exit(0);
+	leave(0);
 }
 
 int main(int argc, char **argv)

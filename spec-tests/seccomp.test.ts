@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
 import type { Config } from '../src/spec/config.js';
 import { makeBundle, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { dockerLikeProfile } from './support/docker-like-seccomp.js';
@@ -58,6 +59,42 @@ describe.each(identities)('seccomp in real containers, as %s', (as) => {
     };
     expect(Number(runBundle(bundle(as, ['/probe', 'personality', '0xffffffff'], profile)).stdout)).toBeGreaterThanOrEqual(0);
     expect(runBundle(bundle(as, ['/probe', 'personality', '0x8'], profile)).stdout.trim()).toBe('EPERM');
+  });
+
+  it('a profile listing only other architectures still filters the native one', () => {
+    const profile = {
+      defaultAction: 'SCMP_ACT_ALLOW' as const,
+      architectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] as typeof archs,
+      syscalls: [{ names: ['personality'], action: 'SCMP_ACT_ERRNO' as const }],
+    };
+    expect(runBundle(bundle(as, ['/probe', 'personality', '0x8'], profile)).stdout.trim()).toBe('EPERM');
+  });
+
+  it('a syscall numbered above every one the profile names gets ENOSYS; an unnamed one below, the default', () => {
+    // Docker's allow list cut at number 400, as an older profile would be: pidfd_open (434) is newer.
+    const docker = dockerLikeProfile();
+    const [allowed, ...rest] = docker.syscalls ?? [];
+    const old = {
+      ...docker,
+      syscalls: [{ ...allowed, names: (allowed?.names ?? []).filter((n) => (x86_64[n as keyof typeof x86_64] ?? 999) < 400) }, ...rest],
+    };
+    expect(runBundle(bundle(as, ['/probe', 'syscall', String(x86_64.pidfd_open)], old as typeof docker)).stdout.trim()).toBe('ENOSYS');
+    expect(runBundle(bundle(as, ['/probe', 'syscall', String(x86_64.acct)], old as typeof docker)).stdout.trim()).toBe('EPERM');
+  });
+
+  it('a profile that refuses exec and exit: the run ends, naming the failure, and no process is left spinning', () => {
+    const profile = {
+      defaultAction: 'SCMP_ACT_ALLOW' as const,
+      syscalls: [{ names: ['execve', 'exit', 'exit_group'], action: 'SCMP_ACT_ERRNO' as const }],
+    };
+    for (const nnp of [true, false]) {
+      const b = bundle(as, ['/probe', 'exit', '3'], profile, nnp);
+      const id = uniqueId();
+      const r = tsrunIn(b, ['run', '--bundle', b.dir, id]);
+      expect(r.stderr).toContain('exec /probe: Operation not permitted');
+      expect(r.code).toBe(128 + 4); // SIGILL: the shim's way out when exit is refused
+      expect(tsrunIn(b, ['state', id]).stderr).toContain('does not exist'); // run deleted it: nothing is left
+    }
   });
 
   it("tsrun seccomp compile prints the program a bundle's profile compiles to", () => {

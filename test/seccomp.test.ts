@@ -4,11 +4,13 @@ import { disassemble } from '../src/seccomp/disasm.js';
 import x86 from '../src/seccomp/tables/x86.json' with { type: 'json' };
 import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
 import { runFilter } from './support/bpf-interp.js';
+import { ENOSYS_RET, enosysExpected } from './support/runc-enosys.js';
 
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;
 const AARCH64 = 0xc00000b7;
 const ALLOW = 0x7fff0000;
+const KILL_THREAD = 0;
 const errno = (n: number) => 0x00050000 | n;
 
 const run = (profile: Seccomp, nr: number, args: bigint[] = [], arch = X86_64) =>
@@ -38,19 +40,59 @@ describe('seccomp compiler', () => {
     expect(run(p, x86_64.openat)).toBe(errno(38));
   });
 
-  it('architectures: each is checked by its own table; a foreign one gets the default action', () => {
+  it('architectures: each is checked by its own table; the native one always; a foreign one is killed', () => {
     const p: Seccomp = {
       defaultAction: 'SCMP_ACT_KILL_PROCESS',
       architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-      syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }],
+      syscalls: [{ names: ['getpid', 'mkdir'], action: 'SCMP_ACT_ALLOW' }],
     };
     expect(run(p, x86_64.getpid)).toBe(ALLOW);
     expect(run(p, x86.getpid, [], I386)).toBe(ALLOW);
-    expect(run(p, x86_64.getpid, [], I386)).toBe(0x80000000); // 39 is not getpid on i386
+    expect(run(p, x86.chdir, [], I386)).toBe(0x80000000); // below mkdir on i386: the default
     expect(run(p, 0x40000000 + x86_64.getpid)).toBe(ALLOW); // x32
-    expect(run(p, x86_64.getpid, [], AARCH64)).toBe(0x80000000);
+    expect(run(p, x86_64.getpid, [], AARCH64)).toBe(KILL_THREAD);
     const only64: Seccomp = { ...p, architectures: ['SCMP_ARCH_X86_64'] };
-    expect(run(only64, 0x40000000 + x86_64.getpid)).toBe(0x80000000);
+    expect(run(only64, 0x40000000 + x86_64.getpid)).toBe(KILL_THREAD);
+    expect(run(only64, x86.getpid, [], I386)).toBe(KILL_THREAD);
+    // Listing only other architectures leaves the native one filtered all the same.
+    const deny: Seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }],
+    };
+    expect(run(deny, x86_64.mkdir)).toBe(errno(1));
+    expect(run(deny, x86.mkdir, [], I386)).toBe(errno(1));
+    expect(run(deny, 0x40000000 + x86_64.mkdir)).toBe(errno(1));
+    expect(run({ ...deny, architectures: [] }, x86_64.mkdir)).toBe(errno(1));
+  });
+
+  it('a number above every syscall the profile names gets ENOSYS, unless the default lets calls through', () => {
+    const p: Seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'openat'], action: 'SCMP_ACT_ALLOW' }] };
+    expect(run(p, x86_64.openat)).toBe(ALLOW);
+    expect(run(p, x86_64.openat + 1)).toBe(errno(38));
+    expect(run(p, 1000)).toBe(errno(38));
+    expect(run(p, x86_64.openat - 1)).toBe(errno(1)); // known to the profile's era: the default
+    expect(run({ ...p, defaultErrnoRet: 38 }, 1000)).toBe(errno(38));
+    expect(run({ ...p, defaultErrnoRet: 13 }, 1000)).toBe(errno(38));
+    expect(run({ ...p, defaultAction: 'SCMP_ACT_KILL_PROCESS' }, 1000)).toBe(errno(38));
+    for (const permissive of ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'] as const) {
+      const q: Seccomp = { defaultAction: permissive, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO' }] };
+      expect(run(q, 1000), permissive).toBe(actionValue(permissive, undefined));
+    }
+    // Per architecture: i386 numbers above the profile's highest i386 syscall.
+    const both: Seccomp = { ...p, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'] };
+    expect(run(both, x86.openat + 1, [], I386)).toBe(errno(38));
+    expect(run(both, x86.read, [], I386)).toBe(ALLOW);
+    // s390x: syscall 0 multiplexes numbers the kernel does not know.
+    const s390x = archInfo('SCMP_ARCH_S390X');
+    const s390: Seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_S390X'],
+      syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    const program = compileSeccomp(s390, 'SCMP_ARCH_S390X').program;
+    expect(runFilter(program, { nr: 0, arch: s390x?.audit ?? 0, args: [] }, true)).toBe(errno(38));
+    expect(runFilter(program, { nr: s390x?.table.read ?? -1, arch: s390x?.audit ?? 0, args: [] }, true)).toBe(ALLOW);
   });
 
   const cmp = (
@@ -254,7 +296,7 @@ function reference(p: Seccomp, table: Record<string, number>, nr: number, args: 
     };
     if (distinct ? conds.every(test) : conds.some(test)) return actionValue(rule.action, rule.errnoRet);
   }
-  return actionValue(p.defaultAction, p.defaultErrnoRet);
+  return enosysExpected(p, { nr, arch: X86_64 }) ? ENOSYS_RET : actionValue(p.defaultAction, p.defaultErrnoRet);
 }
 
 describe('compiled programs agree with the profile', () => {

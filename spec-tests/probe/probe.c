@@ -9,6 +9,7 @@
  *   probe cat PATH           print the file
  *   probe wait-signal        print the first of TERM/INT/USR1 it gets, then exit 0
  *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
+ *   probe syscall NR         make system call NR with zero arguments: print the result, or the errno name
  *   probe fork N             start N children that sleep: print how many forks succeeded
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
  *   probe fork-after S N     sleep S seconds, then like fork N
@@ -71,6 +72,10 @@ static const char *errname(int err)
 	case EISDIR: return "EISDIR";
 	case ETXTBSY: return "ETXTBSY";
 	case EXDEV: return "EXDEV";
+	case ENOSYS: return "ENOSYS";
+	case EINVAL: return "EINVAL";
+	case EFAULT: return "EFAULT";
+	case EBADF: return "EBADF";
 	default: return "EOTHER";
 	}
 }
@@ -446,6 +451,12 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "tty")) {
 		tty_report();
+	} else if (!strcmp(cmd, "syscall") && argc == 3) {
+		long rc = syscall(strtol(argv[2], NULL, 0), 0, 0, 0, 0, 0, 0);
+		if (rc < 0)
+			printf("%s\n", errname(errno));
+		else
+			printf("%ld\n", rc);
 	} else if (!strcmp(cmd, "fd-receiver") && argc == 4) {
 		return fd_receiver(argv[2], argv[3]);
 	} else if (!strcmp(cmd, "seccomp-agent") && argc == 5) {

@@ -38,6 +38,8 @@ export interface TsrunOptions {
   extraFds?: number[];
   /** A command (and its environment) that runs tsrun's command line, e.g. in another mount namespace. */
   wrapper?: { argv: string[]; env: NodeJS.ProcessEnv };
+  /** How long the call may take before it is killed and the test fails (every call is bounded). */
+  timeoutMs?: number;
 }
 
 export function tsrun(as: Identity, args: string[], opts: TsrunOptions = {}): Result {
@@ -55,8 +57,10 @@ export function tsrun(as: Identity, args: string[], opts: TsrunOptions = {}): Re
       input: opts.input,
       env: opts.wrapper?.env,
       stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
+      timeout: opts.timeoutMs ?? 60_000,
+      killSignal: 'SIGKILL',
     });
-    if (r.error) throw r.error;
+    if (r.error) throw new Error(`tsrun ${args.join(' ')}: ${r.error.message}`);
     return { code: r.status, stdout: readFileSync(join(dir, 'stdout'), 'utf8'), stderr: readFileSync(join(dir, 'stderr'), 'utf8') };
   } finally {
     closeSync(out);

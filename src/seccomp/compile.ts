@@ -23,6 +23,9 @@ type Arg = NonNullable<Rule['args']>[number];
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
 const EPERM = 1;
+const ENOSYS = 38;
+/** What a call from an architecture the filter does not cover gets: libseccomp's (and so runc's) default. */
+const BAD_ARCH_RET = 0x00000000; // SECCOMP_RET_KILL_THREAD
 
 /**
  * An architecture as the filter sees it: the AUDIT_ARCH_* value in seccomp_data.arch, its syscall
@@ -47,6 +50,18 @@ const ARCHES: Record<string, ArchInfo> = {
   SCMP_ARCH_PPC64LE: { audit: 0xc0000015, table: ppc64leTable, bits: 64, bigEndian: false },
 };
 export const SUPPORTED_ARCHES = Object.keys(ARCHES) as (typeof seccompArchs)[number][];
+
+/** The architecture of the machine tsrun runs on, by Node's name for it. */
+const NATIVE_BY_NODE_ARCH: Record<string, (typeof seccompArchs)[number]> = {
+  x64: 'SCMP_ARCH_X86_64',
+  ia32: 'SCMP_ARCH_X86',
+  arm64: 'SCMP_ARCH_AARCH64',
+  arm: 'SCMP_ARCH_ARM',
+  riscv64: 'SCMP_ARCH_RISCV64',
+  s390x: 'SCMP_ARCH_S390X',
+  ppc64: 'SCMP_ARCH_PPC64LE',
+};
+export const NATIVE_ARCH = NATIVE_BY_NODE_ARCH[process.arch] ?? 'SCMP_ARCH_X86_64';
 
 /** The AUDIT_ARCH_* value and ABI facts of an architecture this build knows (tests use it too). */
 export function archInfo(arch: string): ArchInfo | undefined {
@@ -251,11 +266,34 @@ function searchTree(a: Assembler, segs: Segment[], defaultRet: number, arch: Arc
   searchTree(a, segs.slice(mid), defaultRet, arch);
 }
 
-/** The code for one architecture, entered with A holding the syscall number. */
-function archSection(a: Assembler, seccomp: Seccomp, arch: ArchInfo | undefined, defaultRet: number): void {
-  if (arch) searchTree(a, segments(rulesByNumber(seccomp, arch.table)), defaultRet, arch);
-  else a.emit(BPF.RET_K, defaultRet);
+/** The highest number of a syscall the profile names on this architecture (undefined when it names none there). */
+function highestNamed(seccomp: Seccomp, arch: ArchInfo): number | undefined {
+  const numbers = (seccomp.syscalls ?? []).flatMap((rule) => rule.names.map((name) => arch.table[name] ?? -1));
+  const highest = Math.max(-1, ...numbers);
+  return highest < 0 ? undefined : highest;
 }
+
+/**
+ * The code for one architecture, entered with A holding the syscall number. With `enosys`, a number
+ * above every syscall the profile names is one the profile's author could not have known: it fails
+ * with ENOSYS, so a program falls back as on an older kernel instead of taking the default action
+ * (runc does the same). s390x multiplexes unknown numbers through syscall 0, which gets ENOSYS too.
+ */
+function archSection(a: Assembler, seccomp: Seccomp, arch: ArchInfo | undefined, defaultRet: number, enosys: Label | undefined): void {
+  if (!arch) {
+    a.emit(BPF.RET_K, BAD_ARCH_RET);
+    return;
+  }
+  const highest = enosys ? highestNamed(seccomp, arch) : undefined;
+  if (enosys && highest !== undefined) {
+    a.jumpIf(BPF.JMP_JGT_K, highest, enosys);
+    if (arch === ARCHES.SCMP_ARCH_S390X) a.jumpIf(BPF.JMP_JEQ_K, 0, enosys);
+  }
+  searchTree(a, segments(rulesByNumber(seccomp, arch.table)), defaultRet, arch);
+}
+
+/** Actions that let a call through: an unknown syscall then needs no ENOSYS of its own. */
+const PERMISSIVE: Action[] = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'];
 
 export interface CompiledSeccomp {
   program: Buffer;
@@ -289,13 +327,16 @@ function checkNotify(seccomp: Seccomp): boolean {
 }
 
 /**
- * The filter: check the architecture (a foreign one gets the default action), load the syscall
- * number, then per architecture search the ruled syscalls.
+ * The filter: check the architecture, load the syscall number, then per architecture search the
+ * ruled syscalls. The native architecture is always filtered, whatever the profile lists (as
+ * libseccomp does): a profile naming only other ones must not leave the native calls unfiltered.
+ * A call from an architecture the filter does not cover kills the thread, as under runc. `native`
+ * is the machine's architecture (tests compile as on another machine).
  */
-export function compileSeccomp(seccomp: Seccomp): CompiledSeccomp {
+export function compileSeccomp(seccomp: Seccomp, native: string = NATIVE_ARCH): CompiledSeccomp {
   const notifies = checkNotify(seccomp);
   const defaultRet = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet);
-  const listed = seccomp.architectures?.length ? seccomp.architectures : ['SCMP_ARCH_X86_64'];
+  const listed = [native, ...(seccomp.architectures ?? [])];
   const known = (arch: string) => ARCHES[arch] !== undefined;
   const byAudit = new Map<number, string[]>();
   for (const arch of listed.filter(known)) {
@@ -309,7 +350,9 @@ export function compileSeccomp(seccomp: Seccomp): CompiledSeccomp {
     a.jumpIf(BPF.JMP_JEQ_K, audit, label);
     return { label, arches };
   });
-  a.emit(BPF.RET_K, defaultRet);
+  a.emit(BPF.RET_K, BAD_ARCH_RET);
+  const wantsEnosys = !PERMISSIVE.includes(seccomp.defaultAction) && seccomp.defaultErrnoRet !== ENOSYS;
+  const enosys = wantsEnosys ? a.label('enosys') : undefined;
   for (const { label, arches } of sections) {
     a.here(label);
     a.emit(BPF.LD_W_ABS, 0); // seccomp_data.nr
@@ -317,10 +360,14 @@ export function compileSeccomp(seccomp: Seccomp): CompiledSeccomp {
       // x32 and x86_64 share the architecture value: the x32 bit in the number tells them apart.
       const x32 = a.label('x32');
       a.jumpIf(BPF.JMP_JGE_K, X32_SYSCALL_BIT, x32);
-      archSection(a, seccomp, arches.includes('SCMP_ARCH_X86_64') ? ARCHES.SCMP_ARCH_X86_64 : undefined, defaultRet);
+      archSection(a, seccomp, arches.includes('SCMP_ARCH_X86_64') ? ARCHES.SCMP_ARCH_X86_64 : undefined, defaultRet, enosys);
       a.here(x32);
-      archSection(a, seccomp, arches.includes('SCMP_ARCH_X32') ? ARCHES.SCMP_ARCH_X32 : undefined, defaultRet);
-    } else archSection(a, seccomp, ARCHES[arches[0] ?? ''], defaultRet);
+      archSection(a, seccomp, arches.includes('SCMP_ARCH_X32') ? ARCHES.SCMP_ARCH_X32 : undefined, defaultRet, enosys);
+    } else archSection(a, seccomp, ARCHES[arches[0] ?? ''], defaultRet, enosys);
+  }
+  if (enosys) {
+    a.here(enosys);
+    a.emit(BPF.RET_K, actionValue('SCMP_ACT_ERRNO', ENOSYS));
   }
   let flags = (seccomp.flags ?? []).reduce((f, name) => f | FLAG_BITS[name], 0);
   if (notifies) {

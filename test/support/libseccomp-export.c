@@ -1,13 +1,15 @@
 /*
  * Test helper (never shipped): libseccomp's view of a profile, for the differential test.
  *   libseccomp-export resolve ARCH   names on stdin, one per line → "name number" (-1 if unknown)
- *   libseccomp-export export ARCH[,ARCH...]   a profile on stdin → libseccomp's BPF program on stdout
+ *   libseccomp-export export NATIVE ARCH[,ARCH...]   a profile on stdin → libseccomp's BPF program
+ *                            on stdout, as built on a machine whose architecture is NATIVE
  * Profile lines: "default ACTION" then "rule ACTION SYSCALL NCOND [ARG OP DATUM_A DATUM_B]...",
  * with ACTION the kernel's SECCOMP_RET_* value and OP libseccomp's enum scmp_compare. SYSCALL is
  * a name, resolved and added the way runc does it: libseccomp's native (or pseudo) number, which it
  * translates for each architecture of the filter; names it does not know are skipped.
- * A rule whose action is the default's is skipped, as runc skips it. A call from an architecture
- * the filter does not list gets the default action (libseccomp's own default is to kill), as in tsrun.
+ * A rule whose action is the default's is skipped, as runc skips it. The native architecture stays
+ * in the filter and a call from an architecture it does not cover is killed: libseccomp's defaults,
+ * which runc keeps, and so does tsrun.
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -23,8 +25,8 @@ static int die(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
-		return die("usage: resolve|export ARCH", EINVAL);
+	if (argc != (strcmp(argv[1], "export") == 0 ? 4 : 3))
+		return die("usage: resolve ARCH | export NATIVE ARCHES", EINVAL);
 	if (strcmp(argv[1], "resolve") == 0) {
 		uint32_t arch = seccomp_arch_resolve_name(argv[2]);
 		if (arch == 0)
@@ -40,12 +42,17 @@ int main(int argc, char **argv)
 	scmp_filter_ctx ctx = seccomp_init((uint32_t)def);
 	if (ctx == NULL)
 		return die("seccomp_init", ENOMEM);
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, (uint32_t)def);
-	if (rc == 0)
+	uint32_t native = seccomp_arch_resolve_name(argv[2]);
+	int rc = native == 0 ? -EINVAL : 0;
+	/* Another machine's native architecture replaces this one's (libseccomp cannot mix byte orders). */
+	if (rc == 0 && native != seccomp_arch_native()) {
 		rc = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
-	for (char *name = strtok(argv[2], ","); rc == 0 && name != NULL; name = strtok(NULL, ",")) {
+		if (rc == 0)
+			rc = seccomp_arch_add(ctx, native);
+	}
+	for (char *name = strtok(argv[3], ","); rc == 0 && name != NULL; name = strtok(NULL, ",")) {
 		uint32_t arch = seccomp_arch_resolve_name(name);
-		rc = arch == 0 ? -EINVAL : seccomp_arch_add(ctx, arch);
+		rc = arch == 0 ? -EINVAL : seccomp_arch_exist(ctx, arch) == 0 ? 0 : seccomp_arch_add(ctx, arch);
 	}
 	if (rc != 0)
 		return die("seccomp_arch_add", rc);
