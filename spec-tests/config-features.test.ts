@@ -285,6 +285,24 @@ describe.each(identities)('config edge cases as %s', (as) => {
     expect(root).toMatch(/ shared:\d+ /);
   });
 
+  it.each([
+    ['rshared', / shared:\d+ /],
+    ['rslave', /^(?!.* shared:)/], // a slave of the host's copy: nothing propagates back
+    ['runbindable', / unbindable /],
+    ['rprivate', /^[^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ - /],
+  ] as const)('rootfsPropagation %s: applied to / and every mount below it', (propagation, expected) => {
+    const r = JSON.parse(
+      runBundle(
+        makeBundle(as, (c) => {
+          c.linux = { ...c.linux, rootfsPropagation: propagation };
+        }),
+      ).stdout,
+    ) as ProbeReport;
+    const lines = r.mountinfo.split('\n').filter((l) => ['/', '/proc', '/dev'].includes(l.split(' ')[4] ?? ''));
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toMatch(expected);
+  });
+
   it('--no-pivot moves the root instead of pivot_root', () => {
     const b = makeBundle(as);
     const r = tsrunIn(b, ['run', '--no-pivot', '--bundle', b.dir, uniqueId()]);

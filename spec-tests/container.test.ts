@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CAPABILITIES } from '../src/linux/capabilities.js';
-import { makeBundle, mounts, probe, runBundle } from './support/containers.js';
+import { makeBundle, mounts, ownBundle, type ProbeReport, probe, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { identities } from './support/tsrun.js';
 
 const capHex = (names: string[]) =>
@@ -26,7 +27,7 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
     expect(r.rlimits['7']).toEqual([1024, 1024]); // RLIMIT_NOFILE
     expect(r.Umask).toBe('0022');
     expect(r.fds).toEqual([0, 1, 2]);
-    expect(r.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm']);
+    expect(r.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/']);
     const m = mounts(r.mountinfo);
     expect(m.get('/proc')?.fstype).toBe('proc');
     expect(m.get('/dev')?.fstype).toBe('tmpfs');
@@ -100,7 +101,7 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
     expect(r.groups.sort((a, b) => a - b)).toEqual([5, 1002]);
     expect(r.Umask).toBe('0077');
     expect(r.cwd).toBe('/dev/shm');
-    expect(r.env).toEqual(['A=1', 'PATH=/']);
+    expect(r.env).toEqual(['A=1', 'PATH=/', 'HOME=/']); // no passwd in the image: /
     expect(r.CapBnd).toBe(capHex(['CAP_CHOWN', 'CAP_NET_RAW']));
     expect(r.CapInh).toBe(capHex(['CAP_NET_RAW']));
     expect(r.CapAmb).toBe(capHex(['CAP_NET_RAW']));
@@ -140,6 +141,34 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
     const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
     expect(uptime - hostUptime).toBeGreaterThan(year - 60);
     expect(uptime - hostUptime).toBeLessThan(year + 60);
+  });
+
+  it("HOME, when process.env has none: the user's home in the container's /etc/passwd, else /; exec too", () => {
+    const b = makeBundle(as, (c) => {
+      // A rootless container maps one id, 0.
+      const uid = as === 'root' ? 1000 : 0;
+      c.process = { ...c.process, cwd: '/', user: { uid, gid: uid }, args: ['/probe', 'sleep', '60'] };
+    });
+    const rootfs = join(b.dir, 'rootfs');
+    mkdirSync(join(rootfs, 'etc'));
+    mkdirSync(join(rootfs, 'data'));
+    // The image's passwd is a link to an absolute path: it resolves inside the root, never to the host's file.
+    writeFileSync(join(rootfs, 'data', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n');
+    symlinkSync('/data/passwd', join(rootfs, 'etc', 'passwd'));
+    ownBundle(b);
+    const id = uniqueId();
+    expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+    const env = (args: string[]) => (JSON.parse(tsrunIn(b, ['exec', ...args, id, '/probe']).stdout) as ProbeReport).env;
+    expect(env([])).toContain(as === 'root' ? 'HOME=/home/u' : 'HOME=/root');
+    expect(env(['--user', '0'])).toContain('HOME=/root');
+    if (as === 'root') expect(env(['--user', '4242'])).toContain('HOME=/');
+    expect(env(['--env', 'HOME=/mine'])).toEqual(expect.arrayContaining(['HOME=/mine']));
+    expect(env(['--env', 'HOME=/mine']).filter((e) => e.startsWith('HOME='))).toHaveLength(1);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    const init = probe(as, (c) => {
+      c.process = { ...c.process, cwd: '/', env: ['PATH=/bin', 'HOME=/set'] };
+    });
+    expect(init.env).toEqual(['PATH=/bin', 'HOME=/set']);
   });
 
   it('hostname, domainname, and no uts namespace leaves the host hostname', () => {

@@ -38,7 +38,7 @@ describe.each(identities)('exec, as %s', (as) => {
     expect(r.pid).toBeGreaterThan(1); // the init is 1 in the container's pid namespace
     expect(r.hostname).toBe('tsrun-test');
     expect(r.cwd).toBe('/dev');
-    expect(r.env).toEqual(['PATH=/bin', 'FROM_CONFIG=1', 'SHARED=cli', 'EXTRA=2']);
+    expect(r.env).toEqual(['PATH=/bin', 'FROM_CONFIG=1', 'SHARED=cli', 'EXTRA=2', 'HOME=/']);
     expect(r.fds).toEqual([0, 1, 2]);
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
@@ -62,7 +62,7 @@ describe.each(identities)('exec, as %s', (as) => {
     expect(capped.CapAmb).toBe('0000000000000000');
     const processFile = join(b.dir, 'process.json');
     writeFileSync(processFile, JSON.stringify({ cwd: '/', args: ['/probe'], env: ['ONLY=this'], user: { uid: 0, gid: 0 } }));
-    expect(report(b, ['--process', processFile, id]).env).toEqual(['ONLY=this']);
+    expect(report(b, ['--process', processFile, id]).env).toEqual(['ONLY=this', 'HOME=/']);
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 

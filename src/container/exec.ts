@@ -5,6 +5,7 @@ import { cgroupManager } from '../cgroups/select.js';
 import { UserError } from '../cli/errors.js';
 import * as libc from '../linux/libc.js';
 import { NAMESPACES } from '../linux/namespaces.js';
+import { withHome } from '../linux/passwd.js';
 import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
 import { buildExecPlans } from '../plan/exec.js';
 import type { Process } from '../spec/config.js';
@@ -58,7 +59,10 @@ export async function exec(store: ContainerStore, opts: ExecOptions): Promise<Sh
     const preserved = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     const plans = buildExecPlans({
       plan: {
-        config: { ...config, process: opts.process },
+        config: {
+          ...config,
+          process: { ...opts.process, env: withHome(opts.process.env ?? [], `/proc/${record.pid}/root`, opts.process.user?.uid ?? 0) },
+        },
         bundleDir: record.bundle,
         rootfs: record.rootfs,
         rootless: opts.rootless,

@@ -14,6 +14,7 @@ import { runHooks } from '../hooks/run.js';
 import { SyscallError } from '../linux/errno.js';
 import { writeIdMaps } from '../linux/idmap.js';
 import * as libc from '../linux/libc.js';
+import { withHome } from '../linux/passwd.js';
 import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
 import { buildPlans, rootfsPath } from '../plan/build.js';
 import type { Config } from '../spec/config.js';
@@ -65,6 +66,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   if (opts.listenFds > 0 && config.process) config.process.env = [...(config.process.env ?? []), ...activationEnv(opts.listenFds)];
   const extraFds = opts.listenFds + opts.preserveFds;
   const rootfs = rootfsPath(config, bundle.dir);
+  if (config.process) config.process.env = withHome(config.process.env ?? [], rootfs, config.process.user?.uid ?? 0);
   const dir = store.create(opts.id);
   const execFifo = store.execFifo(opts.id);
   const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };

@@ -163,15 +163,18 @@ export function seccompActionAvailable(action: number): boolean {
   }
 }
 
-/** openat2(AT_FDCWD, path, {flags: O_RDONLY, mode: 0, resolve}) → fd. */
-export function openat2(path: string, resolve: bigint): number {
+export const RESOLVE_NO_MAGICLINKS = 0x02n;
+export const RESOLVE_IN_ROOT = 0x10n;
+
+/** openat2(dirfd, path, {flags: O_RDONLY, mode: 0, resolve}) → fd; dirfd defaults to AT_FDCWD. */
+export function openat2(path: string, resolve: bigint, dirfd = AT_FDCWD): number {
   const { DataType } = lib();
   const how = Buffer.alloc(24);
   how.writeBigUInt64LE(resolve, 16);
   return callInt(
     'syscall',
     [DataType.I64, DataType.I32, DataType.String, bytesType(how.length), DataType.I64],
-    [SYS_openat2, AT_FDCWD, path, how, how.length],
+    [SYS_openat2, dirfd, path, how, how.length],
     `"${path}"`,
     'openat2',
   );

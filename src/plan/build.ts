@@ -583,7 +583,9 @@ export function buildPlans(input: PlanInput): Plans {
     for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
     out.push(steps.pivot(input.noPivot ? PivotMode.Move : hasMountNs ? PivotMode.PivotRoot : PivotMode.Chroot));
     if (hasMountNs && propagation !== undefined) {
-      const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE, unbindable: MS.UNBINDABLE }[propagation];
+      // Applied to every mount under /, with or without the r prefix (as runc and crun read it).
+      const kind = propagation.replace(/^r/, '') as 'private' | 'shared' | 'slave' | 'unbindable';
+      const flag = { private: MS.PRIVATE, shared: MS.SHARED, slave: MS.SLAVE, unbindable: MS.UNBINDABLE }[kind];
       out.push(
         steps.mount(
           { source: '', target: '/', fstype: '', flags: flag | MS.REC, data: '', create: CreateMode.None },

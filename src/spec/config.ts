@@ -275,7 +275,7 @@ export const linuxSchema = z.object({
   namespaces: z.optional(z.array(namespaceSchema)),
   resources: z.optional(resourcesSchema),
   cgroupsPath: z.optional(z.string()),
-  rootfsPropagation: z.optional(z.enum(['private', 'shared', 'slave', 'unbindable'])),
+  rootfsPropagation: z.optional(z.enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable'])),
   seccomp: z.optional(seccompSchema),
   sysctl: z.optional(stringMap),
   maskedPaths: z.optional(strings),
