@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupMode } from '../src/cgroups/detect.js';
@@ -96,6 +96,28 @@ describe('cgroups v1, as root', () => {
       new RegExp(`^tsrun: create: cgroup: writing "999" to /sys/fs/cgroup/cpuset${path}/cpuset.cpus: E[A-Z]+$`),
     );
     expect(existsSync(`/sys/fs/cgroup/cpuset${path}`)).toBe(false);
+  });
+
+  it('a cgroup frozen beforehand (the parent of cgroupsPath) is refused at once, naming the fix; nothing is left', () => {
+    const parent = `/tsrun-spec/${uniqueId('frozen')}`;
+    const freezer = `/sys/fs/cgroup/freezer${parent}`;
+    mkdirSync(freezer, { recursive: true });
+    writeFileSync(join(freezer, 'freezer.state'), 'FROZEN');
+    try {
+      const b = makeBundle('root', limited(`${parent}/c`, {}, ['/probe']));
+      const id = uniqueId();
+      const r = tsrun('root', ['--root', b.root, 'create', '--bundle', b.dir, id], { cwd: b.dir, timeoutMs: 20_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cgroup ${parent}/c is frozen`);
+      expect(r.stderr).toContain('THAWED');
+      expect(tsrunIn(b, ['state', id]).stderr).toContain('does not exist');
+      expect(existsSync(`${freezer}/c`)).toBe(false);
+    } finally {
+      writeFileSync(join(freezer, 'freezer.state'), 'THAWED');
+      rmdirSync(freezer);
+      for (const h of readdirSync('/sys/fs/cgroup'))
+        if (existsSync(`/sys/fs/cgroup/${h}${parent}`)) rmdirSync(`/sys/fs/cgroup/${h}${parent}`);
+    }
   });
 
   it('pause freezes the container (no progress, status paused), resume thaws it; ps lists its processes', async () => {

@@ -94,6 +94,11 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
       store.save(record);
       if (cgroup) {
         cgroup.create();
+        // Its processes would stop at their first instruction and create would wait on them forever.
+        if (cgroup.isFrozen())
+          throw new UserError(
+            `cgroup ${cgroup.path} is frozen (by itself or an ancestor): the container's process could not run; thaw it (freezer.state THAWED on v1, cgroup.freeze 0 on v2) or use another linux.cgroupsPath`,
+          );
         const skipped = cgroup.apply(config.linux?.resources ?? {}, config.linux?.devices ?? []);
         if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup ${cgroup.driver} driver: ${skipped.join(', ')}`);
       }
