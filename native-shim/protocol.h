@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 2u
+#define PLAN_VERSION 3u
 
 /*
  * Plan: header, then nsteps steps; each step is a step_header and len payload bytes.
@@ -35,8 +35,8 @@ enum shim_op {
 	OP_SET_IDS = 7,        /* u32 uid, u32 gid, u32 set_groups, u32v groups */
 	OP_ROOTFS = 8,         /* str path: the directory later steps resolve paths in */
 	OP_MOUNT = 9,          /* str source, str target, str fstype, u64 flags, str data, u32 create */
-	OP_MKNOD = 10,         /* str path, u32 mode, u64 dev, u32 uid, u32 gid */
-	OP_SYMLINK = 11,       /* str target, str linkpath */
+	OP_MKNOD = 10,         /* str path, u32 mode, u64 dev, u32 uid, u32 gid, u32 enum existing */
+	OP_SYMLINK = 11,       /* str target, str linkpath, u32 enum existing */
 	OP_PIVOT = 12,         /* u32 enum pivot_mode */
 	OP_SETHOSTNAME = 13,   /* str name */
 	OP_SETDOMAINNAME = 14, /* str name */
@@ -94,6 +94,13 @@ enum pivot_mode {
 	PIVOT_ROOT = 0,   /* pivot_root(2) and detach the old root */
 	PIVOT_MOVE = 1,   /* move the root onto / and chroot (for a root on ramfs) */
 	PIVOT_CHROOT = 2, /* chroot only (no mount namespace of its own) */
+};
+
+/* What a node or link step does when something already has its name. */
+enum existing {
+	EXISTING_FAIL = 0,
+	EXISTING_KEEP = 1,    /* leave it: it counts as made */
+	EXISTING_REPLACE = 2, /* unlink it (not a directory), then make the new one */
 };
 
 enum create_mode {

@@ -292,12 +292,16 @@ static int do_mknod(struct cursor *c, struct failure *f)
 	const char *path = get_str(c), *name;
 	uint32_t mode = get_u32(c);
 	uint64_t dev = get_u64(c);
-	uint32_t uid = get_u32(c), gid = get_u32(c);
+	uint32_t uid = get_u32(c), gid = get_u32(c), existing = get_u32(c);
 	char dir[4096];
 	int parent = resolve_parent(path, dir, sizeof(dir), &name, f);
 	if (parent < 0)
 		return -1;
 	int rc = mknodat(parent, name, mode, (dev_t)dev);
+	if (rc < 0 && errno == EEXIST && existing == EXISTING_KEEP) {
+		close(parent); /* already there: counts as made, left as it is */
+		return 0;
+	}
 	if (rc == 0) /* the mode exactly as given, whatever the umask */
 		rc = fchmodat(parent, name, mode & 07777, 0);
 	if (rc == 0)
@@ -310,11 +314,16 @@ static int do_mknod(struct cursor *c, struct failure *f)
 static int do_symlink(struct cursor *c, struct failure *f)
 {
 	const char *target = get_str(c), *path = get_str(c), *name;
+	uint32_t existing = get_u32(c);
 	char dir[4096];
 	int parent = resolve_parent(path, dir, sizeof(dir), &name, f);
 	if (parent < 0)
 		return -1;
 	int rc = symlinkat(target, parent, name);
+	if (rc < 0 && errno == EEXIST && existing == EXISTING_REPLACE && unlinkat(parent, name, 0) == 0)
+		rc = symlinkat(target, parent, name);
+	else if (rc < 0 && errno == EEXIST && existing == EXISTING_KEEP)
+		rc = 0;
 	int err = errno;
 	close(parent);
 	return rc < 0 ? fail(f, err, "symlink %s", path) : 0;

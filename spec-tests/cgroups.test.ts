@@ -223,13 +223,19 @@ describe('cgroups v1, as root', () => {
     expect(existsSync(unified)).toBe(false);
   });
 
-  it('device rules: deny all, the config rules in their order, then the devices the container has; a denied device cannot be opened', () => {
+  it('device rules: deny all, the config rules in their order, then the default devices; a denied device cannot be opened, even one in linux.devices', () => {
     const withLoop = (devices: NonNullable<NonNullable<Config['linux']>['resources']>['devices']) => (c: Config) => {
       limited(`/tsrun-spec/${uniqueId()}`, { devices }, ['/probe', 'write', '/dev/loop7', 'x'])(c);
       c.mounts = [...(c.mounts ?? []), { destination: '/dev/loop7', source: '/dev/loop7', type: 'bind', options: ['bind'] }];
     };
     const denied = makeBundle('root', withLoop([{ allow: false, access: 'rwm' }]));
     expect(runBundle(denied, uniqueId(), 1).stdout.trim()).toBe('EPERM');
+    // A device the container has through linux.devices is no exception to the config's rules.
+    const kmsg = makeBundle('root', (c) => {
+      limited(`/tsrun-spec/${uniqueId()}`, { devices: [{ allow: false, access: 'rwm' }] }, ['/probe', 'write', '/dev/kmsg', 'x'])(c);
+      c.linux = { ...c.linux, devices: [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }] };
+    });
+    expect(runBundle(kmsg, uniqueId(), 1).stdout.trim()).toBe('EPERM');
     const allowed = makeBundle(
       'root',
       withLoop([

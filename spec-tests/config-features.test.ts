@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -147,6 +147,36 @@ describe.each(identities)('config features as %s', (as) => {
     if (as === 'root') expect(st['/dev/fuse'].mode).toBe(0o600);
     expect(st['/dev/fd'].type).toBe('link');
     expect(st['/dev/ptmx'].type).toBe('link');
+  });
+
+  it('linux.devices naming nodes already there: the default devices, /dev/ptmx (a link into devpts all the same), a node the image has', () => {
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe', 'stat', '/dev/null', '/dev/tty', '/dev/ptmx', '/dev/fd'])(c);
+      c.linux = {
+        ...c.linux,
+        devices: [
+          { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o620 },
+          { path: '/dev/null', type: 'c', major: 1, minor: 3 },
+          { path: '/dev/ptmx', type: 'c', major: 5, minor: 2 },
+        ],
+      };
+    });
+    const st = JSON.parse(runBundle(b).stdout);
+    expect(st['/dev/tty']).toMatchObject({ type: 'char', major: 5, minor: 0 });
+    if (as === 'root') expect(st['/dev/tty'].mode).toBe(0o620); // the config's node replaced the default one
+    expect(st['/dev/null']).toMatchObject({ type: 'char', major: 1, minor: 3 });
+    expect(st['/dev/ptmx'].type).toBe('link');
+    if (as === 'rootless') return;
+    // No /dev mount: the nodes go into the image's /dev, where one already is.
+    const image = makeBundle(as, (c) => {
+      withArgs(['/probe', 'stat', '/dev/null'])(c);
+      c.mounts = c.mounts?.filter((m) => !m.destination.startsWith('/dev'));
+      c.root = { path: 'rootfs', readonly: false };
+      c.linux = { ...c.linux, devices: [{ path: '/dev/null', type: 'c', major: 1, minor: 3 }] };
+    });
+    mkdirSync(join(image.dir, 'rootfs', 'dev'));
+    execFileSync('mknod', ['-m', '666', join(image.dir, 'rootfs', 'dev', 'null'), 'c', '1', '3']);
+    expect(JSON.parse(runBundle(image).stdout)['/dev/null']).toMatchObject({ type: 'char', major: 1, minor: 3 });
   });
 
   it('masked paths, read-only paths, a read-only root, and tmpfs/bind mounts with their options', () => {

@@ -11,17 +11,24 @@ export interface DeviceRule {
   access: string;
 }
 
-/** The pty devices a container's devpts gives it: /dev/console, /dev/ptmx, /dev/pts/N. */
-const PTY_DEVICES: DeviceRule[] = [
-  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+/**
+ * What every container may use besides the config's rules (the set engines expect, runc's): making
+ * any node (mknod), its pty devices (/dev/ptmx, /dev/pts/N) and /dev/net/tun. /dev/console is a
+ * bound pty, so it needs no rule of its own.
+ */
+const ALWAYS_ALLOWED: DeviceRule[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
   { allow: true, type: 'c', major: 136, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
 ];
 
 /**
  * Deny everything, then the config's rules in their order (runtime-spec: applied in the listed
- * order), then allow what the container's /dev holds: the default devices, the pty devices and
- * linux.devices, which a rule of the config may not take away from it.
+ * order), then what every container may use: the default devices and the set above. A device in
+ * linux.devices gets no rule of its own (the config's rules decide, as under runc), and one at a
+ * default device's path replaces that default, rule included.
  */
 export function deviceRules(resources: Resources, devices: Linux['devices'] = []): DeviceRule[] {
   const num = (v: number | bigint | undefined) => (v === undefined || Number(v) < 0 ? undefined : Number(v));
@@ -32,15 +39,15 @@ export function deviceRules(resources: Resources, devices: Linux['devices'] = []
     minor: num(d.minor),
     access: d.access ?? 'rwm',
   }));
-  const present = [
-    ...DEFAULT_DEVICES.map((d) => ({ allow: true, type: 'c', major: d.major, minor: d.minor, access: 'rwm' })),
-    ...PTY_DEVICES,
-    // FIFOs (type p) are not devices to the device controller.
-    ...devices
-      .filter((d) => d.type !== 'p')
-      .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: num(d.major), minor: num(d.minor), access: 'rwm' })),
-  ];
-  return [{ allow: false, type: 'a', access: 'rwm' }, ...configured, ...present];
+  const replaced = new Set(devices.map((d) => d.path));
+  const defaults = DEFAULT_DEVICES.filter((d) => !replaced.has(d.path)).map((d) => ({
+    allow: true,
+    type: 'c',
+    major: d.major,
+    minor: d.minor,
+    access: 'rwm',
+  }));
+  return [{ allow: false, type: 'a', access: 'rwm' }, ...configured, ...defaults, ...ALWAYS_ALLOWED];
 }
 
 /** A rule as devices.allow / devices.deny take it: "c 1:3 rwm", "a *:* rwm". */

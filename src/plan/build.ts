@@ -16,7 +16,7 @@ import { inInitialUserNamespace } from '../linux/rootless.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { checkKernelSupport } from '../seccomp/kernel.js';
 import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config.js';
-import { CreateMode, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
+import { CreateMode, Existing, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
 /** A write to a procfs file, refused when anything is mounted over it or over a directory on its way. */
@@ -357,13 +357,20 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
         steps.mount({ source: path, target: path, fstype: '', flags: MS.BIND, data: '', create: CreateMode.File }, `bind device ${path}`),
       );
     } else {
-      out.push(steps.mknod(path, mode, makedev(major, minor), uid, gid));
+      // A node already there (an image's, or a bound host /dev's) counts as made, as under runc.
+      out.push(steps.mknod(path, mode, makedev(major, minor), uid, gid, Existing.Keep));
     }
   };
+  const devpts = input.config.mounts?.some((m) => m.destination === '/dev/pts') ?? false;
+  // With a devpts of its own the container's /dev/ptmx is a link into it, whatever the config lists there.
+  const configured = input.config.linux?.devices ?? [];
   if (devMounted) {
-    for (const d of DEFAULT_DEVICES) node(d.path, S_IFCHR | 0o666, d.major, d.minor, 0, 0);
+    // A device the config lists at a default device's path takes its place.
+    for (const d of DEFAULT_DEVICES.filter((d) => !configured.some((c) => c.path === d.path)))
+      node(d.path, S_IFCHR | 0o666, d.major, d.minor, 0, 0);
   }
-  for (const [i, d] of (input.config.linux?.devices ?? []).entries()) {
+  for (const [i, d] of configured.entries()) {
+    if (devpts && devMounted && d.path === '/dev/ptmx') continue;
     const path = containerPath(d.path, `linux.devices[${i}].path`);
     const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
     if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
@@ -372,8 +379,9 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
     node(path, kind | (d.fileMode ?? 0o666), Number(d.major ?? 0), Number(d.minor ?? 0), d.uid ?? 0, d.gid ?? 0);
   }
   if (devMounted) {
-    for (const [target, link] of DEV_SYMLINKS) out.push(steps.symlink(target, link));
-    if (input.config.mounts?.some((m) => m.destination === '/dev/pts')) out.push(steps.symlink('pts/ptmx', '/dev/ptmx'));
+    for (const [target, link] of DEV_SYMLINKS) out.push(steps.symlink(target, link, Existing.Keep));
+    // The container's ptmx is its devpts's: whatever the image had there gives way.
+    if (devpts) out.push(steps.symlink('pts/ptmx', '/dev/ptmx', Existing.Replace));
   }
   return out;
 }

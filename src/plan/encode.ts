@@ -5,7 +5,7 @@
  */
 import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 /** The sockets a plan connects (protocol.h enum socket_slot). */
 export enum SocketSlot {
@@ -69,6 +69,15 @@ export enum PivotMode {
 export enum ParentMode {
   Exit = 0,
   Relay = 1,
+}
+
+/** What a node or link step does when its name is taken. */
+export enum Existing {
+  Fail = 0,
+  /** Leave it: it counts as made. */
+  Keep = 1,
+  /** Unlink it (never a directory), then make the new one. */
+  Replace = 2,
 }
 
 export enum CreateMode {
@@ -166,9 +175,10 @@ export const steps = {
   rootfs: (path: string) => step(ShimOp.Rootfs, `open the root filesystem ${path}`, { str: path }),
   mount: (m: { source: string; target: string; fstype: string; flags: bigint; data: string; create: number }, what: string) =>
     step(ShimOp.Mount, what, { str: m.source }, { str: m.target }, { str: m.fstype }, { u64: m.flags }, { str: m.data }, { u32: m.create }),
-  mknod: (path: string, mode: number, dev: bigint, uid: number, gid: number) =>
-    step(ShimOp.Mknod, `create device ${path}`, { str: path }, { u32: mode }, { u64: dev }, { u32: uid }, { u32: gid }),
-  symlink: (target: string, path: string) => step(ShimOp.Symlink, `symlink ${path} -> ${target}`, { str: target }, { str: path }),
+  mknod: (path: string, mode: number, dev: bigint, uid: number, gid: number, existing = Existing.Fail) =>
+    step(ShimOp.Mknod, `create device ${path}`, { str: path }, { u32: mode }, { u64: dev }, { u32: uid }, { u32: gid }, { u32: existing }),
+  symlink: (target: string, path: string, existing = Existing.Fail) =>
+    step(ShimOp.Symlink, `symlink ${path} -> ${target}`, { str: target }, { str: path }, { u32: existing }),
   pivot: (mode: PivotMode) =>
     step(ShimOp.Pivot, ['pivot_root', 'move the root (--no-pivot)', 'chroot into the root'][mode] ?? 'pivot', { u32: mode }),
   sethostname: (name: string) => step(ShimOp.SetHostname, `set hostname "${name}"`, { str: name }),
