@@ -182,14 +182,17 @@ static int open_in_root(const char *path, int flags)
 
 /*
  * Opens path (relative to the root) as O_PATH, creating missing directories along it and, with
- * CREATE_FILE, the last component as an empty file. Every component is resolved in the root.
+ * CREATE_FILE, the last component as an empty file. Every component is resolved in the root; a
+ * dangling link on the way is followed there too, and what it names is created (hops counts them).
  */
-static int resolve_target(const char *path, uint32_t create, struct failure *f)
+static int resolve_target_hops(const char *path, uint32_t create, struct failure *f, int hops)
 {
 	char prefix[4096];
 	size_t len = strlen(path);
 	if (len >= sizeof(prefix))
 		return fail(f, ENAMETOOLONG, "%s", path);
+	if (hops > 40)
+		return fail(f, ELOOP, "%s", path);
 	int fd = open_in_root(path, O_PATH);
 	if (fd >= 0 || errno != ENOENT || create == CREATE_NONE)
 		return fd >= 0 ? fd : fail(f, errno, "open %s", path);
@@ -223,10 +226,22 @@ static int resolve_target(const char *path, uint32_t create, struct failure *f)
 			} else {
 				made = mkdirat(parent, name, 0755);
 			}
-			if (made < 0 && errno != EEXIST) {
+			/* EEXIST, or ELOOP from O_NOFOLLOW: the name is taken, perhaps by a dangling link. */
+			if (made < 0 && errno != EEXIST && errno != ELOOP) {
 				int err = errno;
 				close(parent);
 				return fail(f, err, "create %s", prefix);
+			}
+			char link[4096], redirected[4096];
+			ssize_t n = made < 0 ? readlinkat(parent, name, link, sizeof(link) - 1) : -1;
+			if (n > 0) {
+				/* A dangling link: go on from where its text points, relative to its directory. */
+				link[n] = '\0';
+				int dir_len = link[0] == '/' ? 0 : (int)i;
+				close(parent);
+				if (snprintf(redirected, sizeof(redirected), "%.*s%s%s", dir_len, path, link, path + end) >= (int)sizeof(redirected))
+					return fail(f, ENAMETOOLONG, "%s", path);
+				return resolve_target_hops(redirected, create, f, hops + 1);
 			}
 			next = open_in_root(prefix, O_PATH);
 		}
@@ -237,6 +252,11 @@ static int resolve_target(const char *path, uint32_t create, struct failure *f)
 		i = end;
 	}
 	return parent >= 0 ? parent : fail(f, errno, "open %s", "/");
+}
+
+static int resolve_target(const char *path, uint32_t create, struct failure *f)
+{
+	return resolve_target_hops(path, create, f, 0);
 }
 
 /* Opens the parent directory of path (in the root, created as needed); *name gets the last component. */

@@ -1,9 +1,20 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
-import { hostMountinfo, makeBundle, mounts, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
+import { hostMountinfo, makeBundle, mounts, ownBundle, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { shellQuote } from './support/host-tools.js';
 import { asUser, identities } from './support/tsrun.js';
 
@@ -177,6 +188,30 @@ describe.each(identities)('config features as %s', (as) => {
     mkdirSync(join(image.dir, 'rootfs', 'dev'));
     execFileSync('mknod', ['-m', '666', join(image.dir, 'rootfs', 'dev', 'null'), 'c', '1', '3']);
     expect(JSON.parse(runBundle(image).stdout)['/dev/null']).toMatchObject({ type: 'char', major: 1, minor: 3 });
+  });
+
+  it('a mount destination that is a dangling link: followed inside the root, and what it names is made', () => {
+    const outside = `tsrun-dangling-${process.pid}`;
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe'])(c);
+      c.mounts = [
+        ...(c.mounts ?? []),
+        { destination: '/etc/x', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] },
+        { destination: '/etc/y', type: 'bind', source: 'config.json', options: ['bind', 'ro'] },
+        { destination: '/etc/z', type: 'tmpfs', source: 'tmpfs' },
+      ];
+    });
+    const etc = join(b.dir, 'rootfs', 'etc');
+    mkdirSync(etc);
+    symlinkSync('../foo/bar/not/here', join(etc, 'x'));
+    symlinkSync('/abs/file', join(etc, 'y'));
+    symlinkSync(`../../../../../../tmp/${outside}/d`, join(etc, 'z'));
+    ownBundle(b);
+    const m = mounts((JSON.parse(runBundle(b).stdout) as ProbeReport).mountinfo);
+    expect(m.get('/foo/bar/not/here')?.fstype).toBe('tmpfs');
+    expect(m.get('/abs/file')?.options).toContain('ro');
+    expect(m.get(`/tmp/${outside}/d`)?.fstype).toBe('tmpfs'); // inside the root
+    expect(existsSync(`/tmp/${outside}`)).toBe(false);
   });
 
   it('masked paths, read-only paths, a read-only root, and tmpfs/bind mounts with their options', () => {
