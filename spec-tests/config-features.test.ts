@@ -190,6 +190,21 @@ describe.each(identities)('config features as %s', (as) => {
     expect(JSON.parse(runBundle(image).stdout)['/dev/null']).toMatchObject({ type: 'char', major: 1, minor: 3 });
   });
 
+  it('a read-only /dev tmpfs: populated first (devices, links, /dev/pts below it), then read-only, keeping its other options', () => {
+    const b = makeBundle(as, (c) => {
+      withArgs(['/probe', 'write', '/dev/new', 'x'])(c);
+      c.mounts = c.mounts?.map((m) => (m.destination === '/dev' ? { ...m, options: [...(m.options ?? []), 'ro'] } : m));
+    });
+    expect(runBundle(b, uniqueId(), 1).stdout.trim()).toBe('EROFS');
+    const probed = makeBundle(as, (c) => {
+      withArgs(['/probe'])(c);
+      c.mounts = c.mounts?.map((m) => (m.destination === '/dev' ? { ...m, options: [...(m.options ?? []), 'ro'] } : m));
+    });
+    const m = mounts((JSON.parse(runBundle(probed).stdout) as ProbeReport).mountinfo);
+    expect(m.get('/dev')?.options).toEqual(expect.arrayContaining(['ro', 'nosuid']));
+    expect(m.get('/dev/pts')?.fstype).toBe('devpts');
+  });
+
   it('a mount destination that is a dangling link: followed inside the root, and what it names is made', () => {
     const outside = `tsrun-dangling-${process.pid}`;
     const b = makeBundle(as, (c) => {

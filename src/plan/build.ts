@@ -232,7 +232,12 @@ function idmapSteps(config: Config, input: PlanInput, host: PlanStep[]): Map<num
   return trees;
 }
 
-function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>, idmapped: boolean): PlanStep[] {
+/**
+ * The steps of one mount. A read-only tmpfs is mounted writable and made read-only (per mount, as
+ * runc does) by a step pushed to `late`, run once everything below it is in place: the devices of
+ * a read-only /dev, and other mounts under it.
+ */
+function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>, idmapped: boolean, late: PlanStep[]): PlanStep[] {
   const where = `mounts[${index}]`;
   const dest = containerPath(m.destination, `${where}.destination`);
   const opts = parseMountOptions(m.options);
@@ -286,7 +291,18 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
   } else {
     const label = input.config.linux?.mountLabel;
     const data = label && type !== 'proc' && type !== 'sysfs' ? [opts.data, `context="${label}"`].filter(Boolean).join(',') : opts.data;
-    out.push(steps.mount({ source, target: dest, fstype: type, flags, data, create: CreateMode.Dir }, what));
+    const later = type === 'tmpfs' && (flags & MS.RDONLY) !== 0n;
+    out.push(
+      steps.mount({ source, target: dest, fstype: type, flags: later ? flags & ~MS.RDONLY : flags, data, create: CreateMode.Dir }, what),
+    );
+    if (later) {
+      late.push(
+        steps.mount(
+          { source: '', target: dest, fstype: '', flags: MS.REMOUNT | MS.BIND | (flags & BIND_REMOUNT_FLAGS), data: '', create: keep },
+          `make "${dest}" read-only`,
+        ),
+      );
+    }
   }
   const recursive = opts.recursive ?? { set: 0n, clear: 0n };
   if (bindRecursiveFlags) recursive.set |= recursiveAttrsOf(flags);
@@ -572,7 +588,8 @@ export function buildPlans(input: PlanInput): Plans {
       out.push(steps.rootfs(input.rootfs));
     }
     const mounts = config.mounts ?? [];
-    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs, trees.has(i)));
+    const late: PlanStep[] = [];
+    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs, trees.has(i), late));
     out.push(
       ...deviceSteps(
         input,
@@ -580,6 +597,7 @@ export function buildPlans(input: PlanInput): Plans {
         // No mknod in any user namespace but the host's: the container's own, or the one tsrun runs in.
         namespaces.has('user') || !inInitialUserNamespace(),
       ),
+      ...late,
     );
     // Sysctls go through the container's /proc before its read-only and masked paths close it.
     for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
