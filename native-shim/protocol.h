@@ -4,7 +4,8 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 3u
+#define PLAN_VERSION 5u
+#define CONSOLE_KEEP_OWNER 0xffffffffu /* OP_CONSOLE: leave the pty's owner as the kernel made it */
 
 /*
  * Plan: header, then nsteps steps; each step is a step_header and len payload bytes.
@@ -45,7 +46,7 @@ enum shim_op {
 	OP_CAPS = 17,          /* u32 last_cap, u64 effective, permitted, inheritable, ambient */
 	OP_NO_NEW_PRIVS = 18,  /* (none) */
 	OP_UMASK = 19,         /* u32 mask */
-	OP_CHDIR = 20,         /* str path */
+	OP_CHDIR = 20,         /* str path, u32 enum chdir_mode */
 	OP_HOOK = 21,          /* str path, strv argv, strv envp, u32 timeout seconds (0: none), str stdin */
 	OP_OPEN_FIFO = 22,     /* str path */
 	OP_READY = 23,         /* (none): report REPORT_READY; the sync socket is closed after it */
@@ -67,14 +68,23 @@ enum shim_op {
 	OP_CONSOLE_RELAY = 44, /* (none): a socketpair in the console slot: CLONE's relay parent receives the pty
 	                          master on its end and connects it to the shim's stdin and stdout */
 	OP_SESSION_KEYRING = 46, /* str name: join a new session keyring of that name */
-	OP_CONSOLE = 45,       /* u32 rows, u32 cols (0: leave), str console path ("" for none): make a pty in the
-	                          container (its /dev/ptmx), send the master over the console slot, bind the
-	                          peer onto the console path, make the peer the controlling terminal and stdio */
+	OP_CONSOLE = 45,       /* u32 rows, u32 cols (0: leave), str console path ("" for none), u32 owner uid
+	                          (CONSOLE_KEEP_OWNER: leave): make a pty in the container (its /dev/ptmx), send the
+	                          master over the console slot, bind the peer onto the console path, give the peer
+	                          to the owner (its group kept; EINVAL or EPERM, an id not mapped, leave it as it
+	                          is), make the peer the controlling terminal and stdio */
 	OP_SETNS_FD = 42,      /* u32 fd (a pidfd, or a namespace fd), u32 nstype flags: setns(fd, flags) */
 	OP_DUMPABLE = 43,      /* u32 value: prctl(PR_SET_DUMPABLE, value) */
 	OP_BPF_DEVICE = 41,    /* str cgroup dir, bytes program (struct bpf_insn[]): load it as a cgroup device
 	                          program and attach it to the cgroup (BPF_F_ALLOW_MULTI) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
+	OP_MKDIR = 47,         /* str path: make the directory and those above it in the root, like a mount target */
+};
+
+enum chdir_mode {
+	CHDIR_NOW = 0,
+	CHDIR_TRY = 1,     /* EACCES or EPERM leaves it to a later CHDIR_PENDING (after the ids switch) */
+	CHDIR_PENDING = 2, /* only when a CHDIR_TRY left it */
 };
 
 /* The sockets a plan may connect (OP_CONNECT), and what goes over each. */

@@ -797,6 +797,7 @@ static int do_console(struct cursor *c, struct failure *f)
 {
 	uint32_t rows = get_u32(c), cols = get_u32(c);
 	const char *console = get_str(c);
+	uint32_t owner = get_u32(c);
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
 	if (master < 0)
 		return fail(f, errno, "open /dev/ptmx%s", "");
@@ -808,6 +809,13 @@ static int do_console(struct cursor *c, struct failure *f)
 	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
 	if (rows && cols && ioctl(peer, TIOCSWINSZ, &ws) < 0)
 		return fail(f, errno, "set the console size%s", "");
+	/* EINVAL: the uid or the pty's group is not mapped; EPERM: its owner is not. Then it stays as it is. */
+	if (owner != CONSOLE_KEEP_OWNER && fchown(peer, (uid_t)owner, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM) {
+		int err = errno;
+		char uid[16];
+		snprintf(uid, sizeof(uid), "%u", owner);
+		return fail(f, err, "give the pty to uid %s", uid);
+	}
 	if (sockets[SOCKET_CONSOLE] < 0 || send_fd(sockets[SOCKET_CONSOLE], "/dev/ptmx", master) < 0)
 		return fail(f, sockets[SOCKET_CONSOLE] < 0 ? EBADF : errno, "send the pty master to the console socket%s", "");
 	close(master);
@@ -1185,8 +1193,20 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		umask((mode_t)get_u32(c));
 		return 0;
 	case OP_CHDIR: {
+		static int chdir_pending;
 		const char *path = get_str(c);
-		return chdir(path) < 0 ? fail(f, errno, "chdir %s", path) : 0;
+		uint32_t mode = get_u32(c);
+		if (mode == CHDIR_PENDING && !chdir_pending)
+			return 0;
+		int rc = chdir(path);
+		chdir_pending = rc < 0 && mode == CHDIR_TRY && (errno == EACCES || errno == EPERM);
+		return rc < 0 && !chdir_pending ? fail(f, errno, "chdir %s", path) : 0;
+	}
+	case OP_MKDIR: {
+		int fd = resolve_target(get_str(c), CREATE_DIR, f);
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? -1 : 0;
 	}
 	case OP_HOOK:
 		return do_hook(c, f);

@@ -98,6 +98,25 @@ describe('cgroups v1, as root', () => {
     expect(existsSync(`/sys/fs/cgroup/cpuset${path}`)).toBe(false);
   });
 
+  it.each([
+    ['unified entries on this v1 host beside v1 limits', { memory: { limit: 100_000_000 }, unified: { 'pids.max': '10' } }, undefined],
+    ['a container-side refusal (a relative masked path)', { pids: { limit: 10 } }, ['relative/path']],
+  ])('a config refused for %s leaves nothing on the host, not even the parent cgroup', (_what, resources, maskedPaths) => {
+    const parent = `/tsrun-spec/${uniqueId('early')}`;
+    const b = makeBundle('root', (c) => {
+      limited(`${parent}/c`, resources, ['/probe'])(c);
+      if (maskedPaths) c.linux = { ...c.linux, maskedPaths };
+    });
+    const id = uniqueId();
+    const r = tsrunIn(b, ['create', '--bundle', b.dir, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      /^tsrun: create: (cgroup: linux\.resources\.unified\["pids\.max"\] needs the pids controller|config\.json: linux\.maskedPaths)/,
+    );
+    for (const h of readdirSync('/sys/fs/cgroup')) expect(existsSync(`/sys/fs/cgroup/${h}${parent}`), h).toBe(false);
+    expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
   it('a cgroup frozen beforehand (the parent of cgroupsPath) is refused at once, naming the fix; nothing is left', () => {
     const parent = `/tsrun-spec/${uniqueId('frozen')}`;
     const freezer = `/sys/fs/cgroup/freezer${parent}`;

@@ -106,6 +106,23 @@ describe.each(identities)('as %s', (as) => {
     expect(Number.isNaN(Date.parse(last.time))).toBe(false);
   });
 
+  it('--log FILE is made for every command, also when nothing is logged; one it cannot open is one error line', () => {
+    const dir = scratchDir(as);
+    const root = join(dir, 'root');
+    const commands = [['list'], ['features'], ['delete', '--force', 'nope'], ['spec', '--bundle', dir], ['state', 'nope']];
+    for (const [i, args] of commands.entries()) {
+      const log = join(dir, `log-${i}`);
+      tsrun(as, ['--root', root, '--log', log, ...args]);
+      expect(existsSync(log), args.join(' ')).toBe(true);
+    }
+    const missing = join(dir, 'no', 'log');
+    const bad = tsrun(as, ['--root', root, '--log', missing, 'list']);
+    expect(bad.code).toBe(1);
+    expect(oneErrorLine(bad.stderr)).toBe(
+      `tsrun: list: --log ${missing}: cannot open the log file: ENOENT (create its directory, or pass a file this user can write)`,
+    );
+  });
+
   it('spec writes a config valid for the spec schema, and refuses to overwrite it', () => {
     const bundle = scratchDir(as);
     const args = as === 'rootless' ? ['spec', '--rootless', '--bundle', bundle] : ['spec', '--bundle', bundle];
@@ -152,11 +169,11 @@ describe.each(identities)('as %s', (as) => {
     ['ps', ['c1']],
     ['pause', ['c1']],
     ['events', ['--stats', 'c1']],
-  ])('%s exists, and on a missing container exits 1 (checkpoint: not supported)', (cmd, args) => {
+  ])('%s exists, and on a missing container exits 1 (exec: 255, as runc; checkpoint: not supported)', (cmd, args) => {
     const dir = scratchDir(as);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.3.0', root: { path: 'rootfs' } }));
     const r = tsrun(as, ['--root', join(dir, 'root'), cmd, ...args], { cwd: dir });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(cmd === 'exec' ? 255 : 1);
     expect(oneErrorLine(r.stderr)).toMatch(new RegExp(`^tsrun: ${cmd}: (not supported|container "c1" does not exist)`));
   });
 

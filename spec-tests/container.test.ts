@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CAPABILITIES } from '../src/linux/capabilities.js';
@@ -143,6 +143,20 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
     expect(uptime - hostUptime).toBeLessThan(year + 60);
   });
 
+  it('process.cwd: one only root may search is entered before the ids switch; a missing one is made', () => {
+    const missing = probe(as, (c) => {
+      c.process = { ...c.process, cwd: '/does/not/exist' };
+    });
+    expect(missing.cwd).toBe('/does/not/exist');
+    if (as === 'rootless') return; // one id mapped: no other user to switch to
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/private', user: { uid: 42, gid: 42 } };
+    });
+    mkdirSync(join(b.dir, 'rootfs', 'private'), { mode: 0o700 });
+    const r = JSON.parse(runBundle(b).stdout) as ProbeReport;
+    expect([r.cwd, r.uid]).toEqual(['/private', 42]);
+  });
+
   it("HOME, when process.env has none: the user's home in the container's /etc/passwd, else /; exec too", () => {
     const b = makeBundle(as, (c) => {
       // A rootless container maps one id, 0.
@@ -169,6 +183,81 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
       c.process = { ...c.process, cwd: '/', env: ['PATH=/bin', 'HOME=/set'] };
     });
     expect(init.env).toEqual(['PATH=/bin', 'HOME=/set']);
+  });
+
+  it('ambient capabilities not also permitted and inheritable are left out, silently, as runc does (runc spec’s default runs)', () => {
+    const three = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+    const run = (inheritable: string[] | undefined, ambient: string[]) => {
+      const r = runBundle(
+        makeBundle(as, (c) => {
+          c.process = {
+            ...c.process,
+            cwd: '/',
+            capabilities: { bounding: three, effective: three, permitted: three, inheritable, ambient },
+          };
+        }),
+      );
+      expect(r.stderr).not.toMatch(/ambient|capabilit/i);
+      return JSON.parse(r.stdout) as ProbeReport;
+    };
+    // `runc spec`: ambient = bounding = effective = permitted, no inheritable set: none can be raised.
+    const none = run(undefined, three);
+    expect([none.CapAmb, none.CapInh, none.CapPrm]).toEqual(['0'.repeat(16), '0'.repeat(16), capHex(three)]);
+    // Of the ambient ones, only those permitted and inheritable.
+    const some = run(['CAP_KILL'], [...three, 'CAP_SYS_ADMIN']);
+    expect([some.CapAmb, some.CapInh]).toEqual([capHex(['CAP_KILL']), capHex(['CAP_KILL'])]);
+  });
+
+  it('process.env: a variable given twice has its first place and its last value (the PATH lookup too); exec and --env alike', () => {
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['probe', 'sleep', '60'], env: ['A=1', 'PATH=/nowhere', 'B=2', 'A=3', 'PATH=/'] };
+    });
+    const id = uniqueId();
+    try {
+      const run = tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]);
+      expect(run.code, run.stderr).toBe(0);
+      const env = (args: string[]) => {
+        const r = tsrunIn(b, ['exec', ...args, id, 'probe']);
+        expect(r.code, r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as ProbeReport).env;
+      };
+      expect(env([])).toEqual(['A=3', 'PATH=/', 'B=2', 'HOME=/']);
+      expect(env(['--env', 'B=7', '--env', 'C=1', '--env', 'B=8'])).toEqual(['A=3', 'PATH=/', 'B=8', 'C=1', 'HOME=/']);
+    } finally {
+      expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    }
+    const init = probe(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['probe'], env: ['A=1', 'PATH=/nowhere', 'B=2', 'A=3', 'PATH=/'] };
+    });
+    expect(init.env).toEqual(['A=3', 'PATH=/', 'B=2', 'HOME=/']);
+  });
+
+  it('process.env: an entry that is not NAME=VALUE is refused, naming it, before anything is made; exec --env too', () => {
+    for (const [entry, problem] of [
+      ['NOEQUALS', '"NOEQUALS" is not NAME=VALUE: it has no "=" (write "NOEQUALS=" for an empty value, or remove it)'],
+      ['=x', '"=x" is not NAME=VALUE: the name before "=" is empty'],
+    ] as const) {
+      const b = makeBundle(as, (c) => {
+        c.process = { ...c.process, cwd: '/', env: ['PATH=/', entry] };
+      });
+      const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`tsrun: run: ${join(b.dir, 'config.json')}: process.env[1]: ${problem}\n`);
+      expect(existsSync(b.root) ? readdirSync(b.root) : []).toEqual([]);
+    }
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'sleep', '60'] };
+    });
+    const id = uniqueId();
+    try {
+      expect(tsrunIn(b, ['run', '-d', '--bundle', b.dir, id]).code).toBe(0);
+      const r = tsrunIn(b, ['exec', '--env', 'A=1', '--env', 'NOEQ', id, '/probe']);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('exec --env: "NOEQ" is not NAME=VALUE: it has no "="');
+    } finally {
+      expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    }
   });
 
   it('hostname, domainname, and no uts namespace leaves the host hostname', () => {

@@ -43,14 +43,34 @@ describe.each(identities)('exec, as %s', (as) => {
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 
-  it('returns the exit status; a missing program or directory is one clear error', () => {
+  it("returns the exit status; a missing program or directory is one clear error, and tsrun's own failure exits 255 (runc)", () => {
     const { b, id } = running(as);
     expect(tsrunIn(b, ['exec', id, '/probe', 'exit', '7']).code).toBe(7);
     const missing = tsrunIn(b, ['exec', id, '/nope']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(255);
     expect(missing.stderr.trim()).toBe('tsrun: exec: find the executable "/nope": exec /nope: ENOENT');
     const cwd = tsrunIn(b, ['exec', '--cwd', '/nope', id, '/probe']);
     expect(cwd.stderr.trim()).toBe('tsrun: exec: change to the working directory "/nope": chdir /nope: ENOENT');
+    expect(cwd.code).toBe(255);
+    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('--preserve-fds naming fds tsrun was not given: one error line naming the fd, and nothing runs or is made', () => {
+    const { b, id } = running(as);
+    // tsrunIn passes stdio only: fds 3 and up are not the caller's.
+    const r = tsrunIn(b, ['exec', '--preserve-fds', '3', id, '/probe', 'exit', '0']);
+    expect(r.code).toBe(255);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^tsrun: exec: --preserve-fds 3: file descriptor 3 \(of 3 to 5\) cannot be passed to the container: .*open fds 3 to 5/,
+    );
+    const other = uniqueId();
+    const run = tsrunIn(b, ['run', '--preserve-fds', '2', '--bundle', b.dir, other]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^tsrun: run: --preserve-fds 2: file descriptor 3 \(of 3 to 4\) cannot be passed to the container: [^\n]*\n$/,
+    );
+    expect(existsSync(join(b.root, other))).toBe(false);
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });
 
@@ -97,7 +117,7 @@ describe.each(identities)('exec, as %s', (as) => {
     expect(tsrunIn(b, ['kill', id, 'KILL']).code).toBe(0);
     await sleep(100);
     const r = tsrunIn(b, ['exec', id, '/probe']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(255);
     expect(r.stderr.trim()).toBe(`tsrun: exec: cannot exec in a stopped container "${id}": container not running`);
     expect(tsrunIn(b, ['delete', id]).code).toBe(0);
   });
@@ -118,7 +138,7 @@ describe('exec, as root: users, sub-cgroups and paused containers', () => {
     }
     const pidFile = join(b.dir, 'sub.pid');
     const missing = tsrunIn(b, ['exec', '-d', '--cgroup', 'nope', id, '/probe', 'sleep', '30']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(255);
     expect(missing.stderr).toContain(`${path}/nope/cgroup.procs`);
     const r = tsrunIn(b, ['exec', '-d', '--pid-file', pidFile, '--cgroup', 'sub', id, '/probe', 'sleep', '30']);
     expect(r.code, r.stderr).toBe(0);
@@ -140,7 +160,9 @@ describe('exec, as root: users, sub-cgroups and paused containers', () => {
     const { b, id } = running('root');
     expect(tsrunIn(b, ['pause', id]).code).toBe(0);
     const r = tsrunIn(b, ['exec', id, '/probe', 'exit', '0']);
-    expect(r.stderr.trim()).toBe(`tsrun: exec: container "${id}" is paused: resume it first, or use --ignore-paused`);
+    expect(r.code).toBe(255);
+    // Engines look for runc's words.
+    expect(r.stderr.trim()).toBe(`tsrun: exec: cannot exec in a paused container "${id}": resume it first, or use --ignore-paused`);
     expect(tsrunIn(b, ['resume', id]).code).toBe(0);
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
   });

@@ -27,6 +27,21 @@ function bundle(as: Identity, args: string[], edit: (c: Config) => void = () => 
 
 const TTY = { isatty: 1, name: '/dev/pts/0', leader: 1, ctty: 1 };
 
+/** Rootless: the user's own id as 0 and its subordinate ranges above (newuidmap/newgidmap), so 1000 exists. */
+function subordinateMaps() {
+  const user = inject('rootlessUser');
+  const range = (file: string) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${user.name}:`))
+      ?.split(':') ?? [];
+  const map = (own: number, file: string) => [
+    { containerID: 0, hostID: own, size: 1 },
+    { containerID: 1, hostID: Number(range(file)[1]), size: 65536 },
+  ];
+  return { uidMappings: map(user.uid, '/etc/subuid'), gidMappings: map(user.gid, '/etc/subgid') };
+}
+
 describe.each(identities)('terminals, as %s', (as) => {
   it('--console-socket: the pty master goes to the socket; the process has the pty as its controlling terminal and /dev/console', async () => {
     const r = await fdReceiver(as);
@@ -60,6 +75,42 @@ describe.each(identities)('terminals, as %s', (as) => {
     const fg = await tsrunInTerminal(b, ['exec', '-t', id, '/probe', 'tty'], '20 80');
     expect(JSON.parse(fg.out.trim())).toEqual({ ...TTY, rows: 20, cols: 80, console: 0 });
     expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+  });
+
+  it('the pty belongs to the process user, its group kept, as runc gives it (run, and exec -t --user)', async () => {
+    const mapped = (c: Config) => {
+      if (as === 'rootless') c.linux = { ...c.linux, ...subordinateMaps() };
+    };
+    const b = bundle(as, ['/probe', 'stat', '/dev/pts/0', '/dev/console'], (c) => {
+      if (c.process) c.process.user = { uid: 1000, gid: 1000 };
+      mapped(c);
+    });
+    // The devpts mount's gid=5 (tty) as root; `tsrun spec --rootless` has no gid=, so the opener's group 0.
+    const pty = { type: 'char', mode: 0o620, major: 136, minor: 0, uid: 1000, gid: as === 'root' ? 5 : 0 };
+    const r = await fdReceiver(as);
+    const id = uniqueId();
+    try {
+      const run = tsrunIn(b, ['run', '-d', '--console-socket', r.socket, '--bundle', b.dir, id]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse((await r.result()).trim())).toEqual({ '/dev/pts/0': pty, '/dev/console': pty });
+    } finally {
+      expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
+    }
+    const sleeping = bundle(as, ['/probe', 'sleep', '30'], (c) => {
+      if (c.process) c.process.terminal = false;
+      mapped(c);
+    });
+    const e = await fdReceiver(as);
+    const running = uniqueId();
+    try {
+      expect(tsrunIn(sleeping, ['run', '-d', '--bundle', sleeping.dir, running]).code).toBe(0);
+      const exec = ['exec', '-t', '-d', '--user', '1000:1000', '--console-socket', e.socket, running, '/probe', 'stat', '/dev/pts/0'];
+      const x = tsrunIn(sleeping, exec);
+      expect(x.code, x.stderr).toBe(0);
+      expect(JSON.parse((await e.result()).trim())).toEqual({ '/dev/pts/0': pty });
+    } finally {
+      expect(tsrunIn(sleeping, ['delete', '--force', running]).code).toBe(0);
+    }
   });
 
   it('a detached terminal needs a console socket; a console socket needs a terminal', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ownV2CgroupPath } from '../src/cgroups/detect.js';
 import { processStartTime } from '../src/container/status.js';
+import { missingFd } from '../src/linux/inherited-fds.js';
 import { subIdRanges } from '../src/linux/subid.js';
 
 describe('subordinate id files', () => {
@@ -54,5 +55,16 @@ describe('process start time', () => {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true });
     }
+  });
+});
+
+describe('fds passed on to a container (--preserve-fds)', () => {
+  const fds = (links: Record<number, string>) => (fd: number) => links[fd];
+  it("are all there, or the first missing one is named: not open, or one of tsrun's own event-loop fds", () => {
+    expect(missingFd(0, fds({}))).toBeUndefined();
+    expect(missingFd(2, fds({ 3: '/dev/null', 4: 'pipe:[1]' }))).toBeUndefined();
+    expect(missingFd(3, fds({ 3: '/dev/null', 4: 'pipe:[1]' }))).toEqual({ fd: 5, why: 'it is not open (EBADF)' });
+    expect(missingFd(2, fds({ 3: 'anon_inode:[eventpoll]', 4: 'pipe:[1]' }))?.fd).toBe(3);
+    expect(missingFd(2, fds({ 3: 'socket:[9]', 4: 'anon_inode:[eventfd]' }))?.why).toContain("tsrun's own anon_inode:[eventfd]");
   });
 });

@@ -48,10 +48,11 @@ describe('signals', () => {
     ['term', 15],
     ['9', 9],
     ['64', 64],
+    ['0', 0], // kill(2)'s existence check, as runc takes it
   ])('%s is %d', (name, n) => {
     expect(parseSignal(name)).toBe(n);
   });
-  it.each(['0', '65', 'SIGNOPE', '', '-1'])('refuses %j', (name) => {
+  it.each(['65', 'SIGNOPE', '', '-1'])('refuses %j', (name) => {
     expect(() => parseSignal(name)).toThrow(/invalid signal/);
   });
 });

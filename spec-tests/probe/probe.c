@@ -14,6 +14,10 @@
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
  *   probe fork-after S N     sleep S seconds, then like fork N
  *   probe count PATH         count up forever, writing the count to PATH every millisecond
+ *   probe diff               the differential test's report (spec-tests/differential): ids, groups, env, cwd,
+ *                            caps, status fields, rlimits, mountinfo, /dev nodes, cgroup view, sysctls, and the
+ *                            errno of a set of harmless syscalls (the seccomp verdicts), 0 when one succeeds,
+ *                            1000 + the signal when one made in a child killed it
  *   probe tty                report the terminal: isatty, name, size, session, controlling terminal, /dev/console
  *   probe snoop S            for S seconds, watch every other process that appears: try to read where its
  *                            /proc/PID/exe points, to open that for writing, and to ptrace it; print how
@@ -114,6 +118,22 @@ static char *slurp(const char *path)
 	if (n < 0)
 		return NULL;
 	buf[n] = '\0';
+	return buf;
+}
+
+/* The whole file (slurp stops after one read: a page of a /proc file). */
+static char *slurp_full(const char *path)
+{
+	static char buf[1 << 18];
+	size_t got = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
 	return buf;
 }
 
@@ -317,6 +337,239 @@ static int fd_receiver(const char *path, const char *out)
 	return fclose(f) == 0 ? 0 : 1;
 }
 
+/* One /dev directory's entries: type, mode, device numbers, owner, link target. */
+static void dev_entries(const char *dir, int *first)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[512], link[256] = "";
+		struct stat st;
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n = readlink(path, link, sizeof(link) - 1);
+			link[n > 0 ? n : 0] = '\0';
+		}
+		const char *type = S_ISCHR(st.st_mode) ? "c" : S_ISBLK(st.st_mode) ? "b" : S_ISDIR(st.st_mode) ? "d"
+			: S_ISLNK(st.st_mode) ? "l" : S_ISFIFO(st.st_mode) ? "p" : S_ISSOCK(st.st_mode) ? "s" : "f";
+		key(path, *first);
+		*first = 0;
+		printf("\"%s %o %u:%u %u:%u ", type, st.st_mode & 07777, major(st.st_rdev), minor(st.st_rdev), st.st_uid, st.st_gid);
+		for (const char *c = link; *c; c++)
+			if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20)
+				putchar(*c);
+		putchar('"');
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Lines of a file, -1 when it cannot be read. */
+static int count_lines(const char *path)
+{
+	char *s = slurp(path);
+	int n = 0;
+	if (!s)
+		return -1;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The errno of one call (0 when it succeeded). */
+#define VERDICT(name, call)                          \
+	do {                                         \
+		errno = 0;                           \
+		long rc_ = (call);                   \
+		key(name, first);                    \
+		first = 0;                           \
+		printf("%d", rc_ < 0 ? errno : 0);   \
+	} while (0)
+
+/*
+ * The errno of syscall nr(arg) made in a child: unshare would change this process's namespaces, and
+ * a filter may kill the caller (a number of an architecture it does not cover): then 1000 + the signal.
+ */
+static long syscall_in_child(long nr, long arg)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(syscall(nr, arg) < 0 ? errno : 0);
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	errno = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : 255;
+	return errno ? -1 : 0;
+}
+
+static void diff_report(void)
+{
+	char buf[4096];
+	static const char *sysctls[] = { "kernel/shmmax", "kernel/shmall", "kernel/shmmni", "kernel/msgmax", "kernel/msgmnb",
+		"kernel/msgmni", "kernel/sem", "fs/mqueue/msg_max", "fs/mqueue/queues_max", "kernel/hostname", "kernel/domainname",
+		"net/ipv4/ip_unprivileged_port_start", "net/ipv4/ping_group_range", "net/core/somaxconn", "net/ipv4/ip_forward" };
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[256];
+	int first = 1;
+
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	printf("{\"uids\":[%u,%u,%u],\"gids\":[%u,%u,%u],\"groups\":[", ru, eu, su, rg, eg, sg);
+	int ng = getgroups(256, groups);
+	for (int i = 0; i < ng; i++)
+		printf("%s%u", i ? "," : "", groups[i]);
+	printf("],\"pid\":%d,\"cwd\":", (int)getpid());
+	jstr(getcwd(buf, sizeof(buf)) ? buf : "");
+	key("umask", 0);
+	mode_t m = umask(0);
+	umask(m);
+	printf("\"%04o\"", (unsigned)m);
+	key("no_new_privs", 0);
+	printf("%d", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	static const char *fields[] = { "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs" };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		status_field(fields[i], buf, sizeof(buf));
+		key(fields[i], 0);
+		jstr(buf);
+	}
+	struct utsname u;
+	uname(&u);
+	key("hostname", 0);
+	jstr(u.nodename);
+	key("domainname", 0);
+	jstr(u.domainname);
+	key("oom_score_adj", 0);
+	char *oom = slurp("/proc/self/oom_score_adj");
+	jstr(oom ? strtok(oom, "\n") : "");
+	key("rlimits", 0);
+	putchar('{');
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit rl;
+		getrlimit(r, &rl);
+		printf("%s\"%d\":[\"%llu\",\"%llu\"]", r ? "," : "", r, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+	}
+	putchar('}');
+	key("ns", 0);
+	putchar('{');
+	static const char *ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts" };
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char path[64], link[128] = "";
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		key(ns[i], i == 0);
+		jstr(link);
+	}
+	putchar('}');
+	key("uid_map", 0);
+	jstr(slurp("/proc/self/uid_map"));
+	key("gid_map", 0);
+	jstr(slurp("/proc/self/gid_map"));
+	key("setgroups", 0);
+	jstr(slurp("/proc/self/setgroups"));
+	key("cgroup", 0);
+	jstr(slurp_full("/proc/self/cgroup"));
+	key("mountinfo", 0);
+	jstr(slurp_full("/proc/self/mountinfo"));
+	/* What is at /sys/fs/cgroup: per entry, its subdirectories and the processes in it. */
+	key("cgroupfs", 0);
+	putchar('{');
+	DIR *d = opendir("/sys/fs/cgroup");
+	struct dirent *e;
+	first = 1;
+	while (d && (e = readdir(d))) {
+		char path[512];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", e->d_name);
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			continue;
+		key(e->d_name, first);
+		first = 0;
+		if (!S_ISDIR(st.st_mode)) {
+			printf("%s", S_ISLNK(st.st_mode) ? "\"link\"" : "\"file\"");
+			continue;
+		}
+		int subdirs = 0;
+		DIR *sub = opendir(path);
+		struct dirent *s;
+		while (sub && (s = readdir(sub)))
+			subdirs += s->d_type == DT_DIR && s->d_name[0] != '.';
+		if (sub)
+			closedir(sub);
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs", e->d_name);
+		printf("[%d,%d]", subdirs, count_lines(path));
+	}
+	if (d)
+		closedir(d);
+	putchar('}');
+	key("dev", 0);
+	putchar('{');
+	first = 1;
+	dev_entries("/dev", &first);
+	dev_entries("/dev/pts", &first);
+	dev_entries("/dev/mqueue", &first);
+	dev_entries("/dev/shm", &first);
+	putchar('}');
+	key("sysctl", 0);
+	putchar('{');
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "/proc/sys/%s", sysctls[i]);
+		char *v = slurp(path);
+		key(sysctls[i], i == 0);
+		jstr(v ? strtok(v, "\n") ? v : "" : errname(errno));
+	}
+	putchar('}');
+	key("env", 0);
+	putchar('[');
+	for (char **v = environ; *v; v++) {
+		if (v != environ)
+			putchar(',');
+		jstr(*v);
+	}
+	putchar(']');
+	key("syscalls", 0);
+	putchar('{');
+	first = 1;
+	struct utsname un;
+	VERDICT("getppid", syscall(SYS_getppid));
+	VERDICT("uname", syscall(SYS_uname, &un));
+	VERDICT("mkdirat", syscall(SYS_mkdirat, AT_FDCWD, "/nonexistent-dir/x", 0755));
+	VERDICT("mknodat", syscall(SYS_mknodat, AT_FDCWD, "/nonexistent-dir/x", S_IFCHR | 0600, makedev(1, 3)));
+	VERDICT("chroot", syscall(SYS_chroot, "/nonexistent-dir"));
+	VERDICT("mount", syscall(SYS_mount, NULL, "/nonexistent-dir", NULL, MS_REMOUNT, NULL));
+	VERDICT("umount2", syscall(SYS_umount2, "/nonexistent-dir", 0));
+	VERDICT("sethostname", syscall(SYS_sethostname, NULL, 100));
+	VERDICT("reboot", syscall(SYS_reboot, 0, 0, 0, NULL));
+	VERDICT("acct", syscall(SYS_acct, "/nonexistent-dir"));
+	VERDICT("keyctl", syscall(SYS_keyctl, 0x7fff, 0, 0, 0, 0));
+	VERDICT("add_key", syscall(SYS_add_key, NULL, NULL, NULL, 0, 0));
+	VERDICT("ptrace", syscall(SYS_ptrace, PTRACE_PEEKDATA, 0, 0, 0));
+	VERDICT("personality", syscall(SYS_personality, 0xffffffff));
+	VERDICT("setns", syscall(SYS_setns, -1, 0));
+	VERDICT("bpf", syscall(SYS_bpf, -1, NULL, 0));
+	VERDICT("perf_event_open", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+	VERDICT("syslog", syscall(SYS_syslog, 10, NULL, 0));
+	VERDICT("io_uring_setup", syscall(SYS_io_uring_setup, 0, NULL));
+	VERDICT("clone3", syscall(SYS_clone3, NULL, 0));
+	VERDICT("socket_inet", ({ long fd_ = syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); if (fd_ >= 0) close((int)fd_); fd_; }));
+	VERDICT("unshare_none", syscall(SYS_unshare, 0));
+	VERDICT("unshare_user", syscall_in_child(SYS_unshare, 0x10000000));
+	VERDICT("unshare_mnt", syscall_in_child(SYS_unshare, 0x00020000));
+	VERDICT("x32_getpid", syscall_in_child(0x40000000 + 39, 0));
+	VERDICT("nr_500", syscall(500));
+	VERDICT("nr_1000", syscall(1000));
+	putchar('}');
+	puts("}");
+}
+
 static void tty_report(void)
 {
 	struct winsize ws = { 0 };
@@ -457,6 +710,8 @@ int main(int argc, char **argv)
 			printf("%s\n", errname(errno));
 		else
 			printf("%ld\n", rc);
+	} else if (!strcmp(cmd, "diff")) {
+		diff_report();
 	} else if (!strcmp(cmd, "fd-receiver") && argc == 4) {
 		return fd_receiver(argv[2], argv[3]);
 	} else if (!strcmp(cmd, "seccomp-agent") && argc == 5) {

@@ -1,6 +1,5 @@
 /** The device cgroup rules of a container, in the order they are applied. */
 import { DEFAULT_DEVICES } from '../linux/default-devices.js';
-import type { Linux } from '../spec/config.js';
 import type { Resources } from './manager.js';
 
 export interface DeviceRule {
@@ -26,11 +25,11 @@ const ALWAYS_ALLOWED: DeviceRule[] = [
 
 /**
  * Deny everything, then the config's rules in their order (runtime-spec: applied in the listed
- * order), then what every container may use: the default devices and the set above. A device in
- * linux.devices gets no rule of its own (the config's rules decide, as under runc), and one at a
- * default device's path replaces that default, rule included.
+ * order), then what every container may use: the default devices (which the spec says a container
+ * has, so they stay usable even where linux.devices lists a node at their path) and the set above.
+ * A device in linux.devices gets no rule of its own: the config's rules decide, as under runc.
  */
-export function deviceRules(resources: Resources, devices: Linux['devices'] = []): DeviceRule[] {
+export function deviceRules(resources: Resources): DeviceRule[] {
   const num = (v: number | bigint | undefined) => (v === undefined || Number(v) < 0 ? undefined : Number(v));
   const configured = (resources.devices ?? []).map((d) => ({
     allow: d.allow,
@@ -39,14 +38,7 @@ export function deviceRules(resources: Resources, devices: Linux['devices'] = []
     minor: num(d.minor),
     access: d.access ?? 'rwm',
   }));
-  const replaced = new Set(devices.map((d) => d.path));
-  const defaults = DEFAULT_DEVICES.filter((d) => !replaced.has(d.path)).map((d) => ({
-    allow: true,
-    type: 'c',
-    major: d.major,
-    minor: d.minor,
-    access: 'rwm',
-  }));
+  const defaults = DEFAULT_DEVICES.map((d) => ({ allow: true, type: 'c', major: d.major, minor: d.minor, access: 'rwm' }));
   return [{ allow: false, type: 'a', access: 'rwm' }, ...configured, ...defaults, ...ALWAYS_ALLOWED];
 }
 

@@ -27,15 +27,20 @@ export interface CgroupManager {
   readonly path: string;
   create(): void;
   /**
-   * Writes linux.resources (at create also the device rules, with the container's linux.devices
-   * allowed); returns what this host cannot apply (for one warning line).
+   * Writes linux.resources (at create also the device rules); returns what this host cannot apply
+   * (for one warning line).
    */
-  apply(resources: Resources, devices?: Linux['devices']): string[];
+  apply(resources: Resources, atCreate?: boolean): string[];
+  /**
+   * Throws what apply(resources, true) would refuse for the config's sake (a controller the host
+   * lacks, a v2 file on a v1 host …), writing nothing: create checks before it makes anything.
+   */
+  check(resources: Resources): void;
   /**
    * The eBPF device program to attach to the cgroup (v2; v1 writes its lists in apply), with the
    * directory to attach it to.
    */
-  deviceFilter(resources: Resources, devices: Linux['devices']): { cgroupDir: string; program: Uint8Array } | undefined;
+  deviceFilter(resources: Resources): { cgroupDir: string; program: Uint8Array } | undefined;
   /** Puts a process in the cgroup, before it runs anything of the container's. */
   addProcess(pid: number): void;
   pids(): number[];

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../cli/errors.js';
-import type { Linux } from '../spec/config.js';
 import { rdmaLine } from './convert.js';
 import { cgroupMounts } from './detect.js';
 import { deviceRules, v1RuleLine } from './devices.js';
@@ -46,6 +45,8 @@ export class CgroupV1 implements CgroupManager {
   private readonly dirs: Map<string, string>;
   /** The container's cgroup in the v2 tree of a hybrid host: cgroup.kill, and the controllers only v2 has there. */
   private readonly unified: CgroupV2 | undefined;
+  /** During check(): apply() goes through every limit, writing nothing. */
+  private checking = false;
 
   /** path: the container's cgroup path, absolute within each hierarchy (e.g. /tsrun/c1). */
   constructor(
@@ -64,7 +65,7 @@ export class CgroupV1 implements CgroupManager {
   private write(controller: string, file: string, value: string): void {
     const dir = this.dir(controller);
     if (dir === undefined) throw new UserError(`cgroup: the ${controller} controller is not mounted on this host (needed for ${file})`);
-    writeCgroupFile(dir, file, value);
+    if (!this.checking) writeCgroupFile(dir, file, value);
   }
 
   /** Makes the directories; a new cpuset cgroup starts with its parent's cpus and mems (else no process may join). */
@@ -89,7 +90,7 @@ export class CgroupV1 implements CgroupManager {
   }
 
   /** Writes the limits of linux.resources this driver knows; returns the ones it does not apply. */
-  apply(resources: Resources, devices?: Linux['devices']): string[] {
+  apply(resources: Resources, atCreate = false): string[] {
     const skipped: string[] = [];
     const { memory, pids, cpu, blockIO } = resources;
     if (memory) {
@@ -130,13 +131,24 @@ export class CgroupV1 implements CgroupManager {
       if (!this.unified) throw new UserError('config.json: linux.resources.unified needs cgroup v2, and this host has cgroup v1 only');
       v2Only.unified = resources.unified;
     }
-    if (Object.keys(v2Only).length > 0) this.unified?.apply(v2Only);
-    // At create (devices given) the whole list; an update leaves the device rules as they are.
-    if (devices !== undefined && this.dir('devices')) {
-      for (const rule of deviceRules(resources, devices))
-        this.write('devices', rule.allow ? 'devices.allow' : 'devices.deny', v1RuleLine(rule));
+    if (Object.keys(v2Only).length > 0) {
+      if (this.checking) this.unified?.check(v2Only);
+      else this.unified?.apply(v2Only);
+    }
+    // At create the whole list; an update leaves the device rules as they are.
+    if (atCreate && this.dir('devices')) {
+      for (const rule of deviceRules(resources)) this.write('devices', rule.allow ? 'devices.allow' : 'devices.deny', v1RuleLine(rule));
     }
     return skipped;
+  }
+
+  check(resources: Resources): void {
+    this.checking = true;
+    try {
+      this.apply(resources, true);
+    } finally {
+      this.checking = false;
+    }
   }
 
   /** blkio: the weight (blkio.weight, or BFQ's blkio.bfq.weight), per-device weights and throttles. */

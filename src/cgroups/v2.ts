@@ -4,9 +4,8 @@
  * cgroup.freeze and killing through cgroup.kill.
  */
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { UserError } from '../cli/errors.js';
-import type { Linux } from '../spec/config.js';
 import { blkioToIoWeight, rdmaLine, sharesToWeight, swapToV2, v2Limit } from './convert.js';
 import { deviceFilterProgram } from './device-filter.js';
 import { deviceRules } from './devices.js';
@@ -30,6 +29,8 @@ const RESERVED = new Set(['cgroup.procs', 'cgroup.threads', 'cgroup.subtree_cont
 export class CgroupV2 implements CgroupManager {
   readonly driver = 'v2';
   readonly dir: string;
+  /** During check(): apply() goes through every limit, writing nothing. */
+  private checking = false;
 
   /** path: the container's cgroup path below mount (the v2 hierarchy's mount point). */
   constructor(
@@ -65,16 +66,33 @@ export class CgroupV2 implements CgroupManager {
     }
   }
 
+  /** The controllers of the cgroup; before create(), those it will get: its nearest existing ancestor's. */
+  private available(): string[] {
+    let dir = this.dir;
+    while (!existsSync(dir) && dir.length > this.mount.length) dir = dirname(dir);
+    return this.controllers(dir);
+  }
+
   private need(controller: string, what: string): void {
-    if (this.controllers().includes(controller)) return;
+    const available = this.available();
+    if (available.includes(controller)) return;
     throw new UserError(
-      `cgroup: ${what} needs the ${controller} controller, which is not available in ${this.dir} (it has: ${this.controllers().join(' ') || 'none'})`,
+      `cgroup: ${what} needs the ${controller} controller, which is not available in ${this.dir} (it has: ${available.join(' ') || 'none'})`,
     );
   }
 
   private write(controller: string, file: string, value: string): void {
     this.need(controller, file);
-    writeCgroupFile(this.dir, file, value);
+    if (!this.checking) writeCgroupFile(this.dir, file, value);
+  }
+
+  check(resources: Resources): void {
+    this.checking = true;
+    try {
+      this.apply(resources);
+    } finally {
+      this.checking = false;
+    }
   }
 
   apply(resources: Resources): string[] {
@@ -142,12 +160,13 @@ export class CgroupV2 implements CgroupManager {
       throw new UserError(`config.json: ${where}: not a cgroup v2 interface file tsrun may write`);
     const controller = key.slice(0, key.indexOf('.'));
     if (controller !== 'cgroup') this.need(controller, where);
+    if (this.checking) return;
     if (!existsSync(join(this.dir, key))) throw new UserError(`config.json: ${where}: ${join(this.dir, key)} does not exist`);
     writeCgroupFile(this.dir, key, value);
   }
 
-  deviceFilter(resources: Resources, devices: Linux['devices']) {
-    return { cgroupDir: this.dir, program: deviceFilterProgram(deviceRules(resources, devices)) };
+  deviceFilter(resources: Resources) {
+    return { cgroupDir: this.dir, program: deviceFilterProgram(deviceRules(resources)) };
   }
 
   addProcess(pid: number): void {

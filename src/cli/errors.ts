@@ -18,3 +18,11 @@ export function notSupported(why: string): UserError {
 export function isExpected(err: unknown): err is Error {
   return err instanceof UserError || err instanceof SyscallError || err instanceof InvalidDocumentError;
 }
+
+/**
+ * The exit status of a subcommand that fails (not its container process): 1, but 255 for `exec`,
+ * as runc (engines tell a failed exec from the process's own status by it).
+ */
+export function failureStatus(command: string | undefined): number {
+  return command === 'exec' ? 255 : 1;
+}

@@ -1,6 +1,20 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { UserError } from './errors.js';
 
 export type LogFormat = 'text' | 'json';
+
+/** The --log file cannot be opened: the error goes to stderr only. */
+export class LogFileError extends UserError {}
+
+/** Makes the --log file before the command runs (as runc does): engines read it even when nothing was logged. */
+export function openLogFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'a', 0o644));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LogFileError(`--log ${file}: cannot open the log file: ${code} (create its directory, or pass a file this user can write)`);
+  }
+}
 
 /**
  * Where tsrun reports: stderr for people, and with --log a file engines read. With

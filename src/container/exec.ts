@@ -3,6 +3,7 @@ import { readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { cgroupManager } from '../cgroups/select.js';
 import { UserError } from '../cli/errors.js';
+import { checkInheritedFds } from '../linux/inherited-fds.js';
 import * as libc from '../linux/libc.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { withHome } from '../linux/passwd.js';
@@ -48,9 +49,10 @@ export async function exec(store: ContainerStore, opts: ExecOptions): Promise<Sh
   const record = await store.load(opts.id);
   const status = store.status(record);
   if (status === 'paused' && !opts.ignorePaused)
-    throw new UserError(`container "${opts.id}" is paused: resume it first, or use --ignore-paused`);
+    throw new UserError(`cannot exec in a paused container "${opts.id}": resume it first, or use --ignore-paused`);
   if (status !== 'running' && status !== 'created' && status !== 'paused')
     throw new UserError(`cannot exec in a ${status} container "${opts.id}": container not running`);
+  checkInheritedFds(opts.preserveFds, `--preserve-fds ${opts.preserveFds}`);
   const { config } = loadBundle(record.bundle);
   // A pidfd pins the init: once its start time checks out, nothing can swap another process in.
   const pidfd = libc.pidfdOpen(record.pid);

@@ -13,6 +13,7 @@ import { UserError } from '../cli/errors.js';
 import { runHooks } from '../hooks/run.js';
 import { SyscallError } from '../linux/errno.js';
 import { writeIdMaps } from '../linux/idmap.js';
+import { checkInheritedFds } from '../linux/inherited-fds.js';
 import * as libc from '../linux/libc.js';
 import { withHome } from '../linux/passwd.js';
 import { runShim, type ShimRun, ShimStepError } from '../linux/shim.js';
@@ -67,14 +68,37 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   const extraFds = opts.listenFds + opts.preserveFds;
   const rootfs = rootfsPath(config, bundle.dir);
   if (config.process) config.process.env = withHome(config.process.env ?? [], rootfs, config.process.user?.uid ?? 0);
-  const dir = store.create(opts.id);
+  const fdsFlag = `${opts.listenFds > 0 ? `LISTEN_FDS=${opts.listenFds} and ` : ''}--preserve-fds ${opts.preserveFds}`;
+  checkInheritedFds(extraFds, fdsFlag);
+  store.checkAbsent(opts.id);
   const execFifo = store.execFifo(opts.id);
   const base = { ociVersion: config.ociVersion, id: opts.id, bundle: bundle.dir, annotations: config.annotations };
   const hostMounts = !(config.linux?.namespaces ?? []).some((n) => n.type === 'mount');
-  let cgroup: CgroupManager | undefined;
+  // Everything the config asks for is checked before anything is made on the host, so a refused
+  // config leaves nothing behind: the cgroup limits, then both plans (the container's compiled once
+  // here for its checks, and again with the process's pid).
+  const cgroup = placement(config, opts);
+  cgroup?.check(config.linux?.resources ?? {});
+  const plans = buildPlans({
+    config,
+    bundleDir: bundle.dir,
+    rootfs,
+    rootless: opts.rootless,
+    noPivot: opts.noPivot,
+    execFifo,
+    preserveFds: extraFds,
+    consoleSocket: opts.consoleSocket,
+    pidfdSocket: opts.pidfdSocket,
+    sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
+    relay: opts.attached,
+    // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
+    deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}),
+    warn: onceEach(opts.warn),
+  });
+  plans.container((status) => stateDocument(base, status, 0));
+  const dir = store.create(opts.id);
   let pid: number | undefined;
   try {
-    cgroup = placement(config, opts);
     return await store.locked(opts.id, async () => {
       // A first record, without a pid: `state` says "creating" while this holds the lock, and a
       // create that dies leaves a "stopped" container that delete can clean up.
@@ -99,28 +123,12 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
           throw new UserError(
             `cgroup ${cgroup.path} is frozen (by itself or an ancestor): the container's process could not run; thaw it (freezer.state THAWED on v1, cgroup.freeze 0 on v2) or use another linux.cgroupsPath`,
           );
-        const skipped = cgroup.apply(config.linux?.resources ?? {}, config.linux?.devices ?? []);
+        const skipped = cgroup.apply(config.linux?.resources ?? {}, true);
         if (skipped.length > 0) opts.warn(`linux.resources not applied by the cgroup ${cgroup.driver} driver: ${skipped.join(', ')}`);
       }
       libc.mkfifo(execFifo, 0o622);
       // The container user, whoever it is, must be able to open the FIFO to signal start.
       chmodSync(execFifo, 0o622);
-      const plans = buildPlans({
-        config,
-        bundleDir: bundle.dir,
-        rootfs,
-        rootless: opts.rootless,
-        noPivot: opts.noPivot,
-        execFifo,
-        preserveFds: extraFds,
-        consoleSocket: opts.consoleSocket,
-        pidfdSocket: opts.pidfdSocket,
-        sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
-        relay: opts.attached,
-        // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
-        deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}, config.linux?.devices ?? []),
-        warn: opts.warn,
-      });
       const preserved = Array.from({ length: extraFds }, (_, i) => 3 + i);
       const run = await runShim(plans.host, {
         stdio: ['inherit', 'inherit', 'inherit', ...preserved],
@@ -199,6 +207,16 @@ function placement(config: Config, opts: CreateOptions): CgroupManager | undefin
   return undefined;
 }
 
+/** A warn that says each distinct message once (the container plan is compiled twice). */
+function onceEach(warn: (msg: string) => void): (msg: string) => void {
+  const said = new Set<string>();
+  return (msg) => {
+    if (said.has(msg)) return;
+    said.add(msg);
+    warn(msg);
+  };
+}
+
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   for (let waited = 0; waited < timeoutMs && processStartTime(pid) !== undefined; waited += 5) await sleep(5);
 }
@@ -251,17 +269,17 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
   }
 }
 
-/** A signal by name (KILL, SIGKILL) or number. */
+/** A signal by name (KILL, SIGKILL) or number; 0 checks that the process exists, as kill(2) does. */
 export function parseSignal(signal: string): number {
   if (/^\d+$/.test(signal)) {
     const n = Number(signal);
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as keyof typeof osConstants.signals;
     const n = osConstants.signals[name];
     if (n !== undefined) return n;
   }
-  throw new UserError(`invalid signal "${signal}": use a name like KILL or SIGTERM, or a number`);
+  throw new UserError(`invalid signal "${signal}": use a name like KILL or SIGTERM, or a number from 0 to 64`);
 }
 
 function nsOf(pid: number | 'self'): string | undefined {
@@ -337,12 +355,17 @@ function signalContainer(record: ContainerRecord, signal: number, all: boolean):
   return signalProcess(record.pid, record.pidStartTime, signal) || any;
 }
 
+/**
+ * Signals the init (or with all, every process). A stopped container has nothing to signal: an
+ * error, except for --all, which then succeeds doing nothing (runc 1.1; engines send it to clean up).
+ */
 export async function kill(store: ContainerStore, id: string, signalName: string, all: boolean): Promise<void> {
   const signal = parseSignal(signalName);
   await store.locked(id, async () => {
     const record = await store.load(id);
     const status = store.status(record, true);
-    if (status === 'stopped' || !signalContainer(record, signal, all)) throw new UserError('container not running');
+    const signalled = status !== 'stopped' && signalContainer(record, signal, all);
+    if (!signalled && !all) throw new UserError(`container "${id}" is stopped: container not running`);
   });
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { SyscallError } from '../linux/errno.js';
@@ -42,6 +42,11 @@ export class ContainerStore {
 
   execFifo(id: string): string {
     return join(this.dir(id), EXEC_FIFO);
+  }
+
+  /** Refuses an id in use, before a create checks its config (create() below is what makes the id its own). */
+  checkAbsent(id: string): void {
+    if (existsSync(this.dir(id))) throw new UserError(`container "${id}" already exists`);
   }
 
   /** Makes the container's directory; only one create of an id can succeed. */

@@ -1,23 +1,24 @@
 import { spawn } from 'node:child_process';
 import { UserError } from '../cli/errors.js';
 import type { Hook } from '../spec/config.js';
+import { hookEnv } from './env.js';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 
-function envObject(env: readonly string[] | undefined): Record<string, string> {
+function envObject(env: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kv of env ?? []) {
+  for (const kv of env) {
     const eq = kv.indexOf('=');
     if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
 }
 
-/** Runs one hook in the runtime namespace: the state JSON on its stdin, its own env and args, its timeout. */
+/** Runs one hook in the runtime namespace: the state JSON on its stdin, its env (hookEnv) and args, its timeout. */
 export function runHook(kind: HookKind, hook: Hook, state: string): Promise<void> {
   const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
   return new Promise((resolve, reject) => {
-    const child = spawn(hook.path, args, { argv0, env: envObject(hook.env), stdio: ['pipe', 'inherit', 'inherit'] });
+    const child = spawn(hook.path, args, { argv0, env: envObject(hookEnv(hook)), stdio: ['pipe', 'inherit', 'inherit'] });
     let timedOut = false;
     const expire = () => {
       timedOut = true;

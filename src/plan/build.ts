@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, stat
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode, cgroupMounts } from '../cgroups/detect.js';
 import { UserError } from '../cli/errors.js';
+import { hookEnv } from '../hooks/env.js';
 import { capabilityMask, lastCap } from '../linux/capabilities.js';
 import { DEFAULT_DEVICES } from '../linux/default-devices.js';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
@@ -16,7 +17,8 @@ import { inInitialUserNamespace } from '../linux/rootless.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { checkKernelSupport } from '../seccomp/kernel.js';
 import type { Config, Hook, Mount, NamespaceType, Process } from '../spec/config.js';
-import { CreateMode, Existing, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
+import { dedupeEnv } from '../spec/env.js';
+import { ChdirMode, CreateMode, Existing, ParentMode, PivotMode, type PlanStep, SocketSlot, steps } from './encode.js';
 
 const PROC_SUPER_MAGIC = 0x9fa0n;
 /** A write to a procfs file, refused when anything is mounted over it or over a directory on its way. */
@@ -403,7 +405,7 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
 }
 
 function hookInput(h: Hook, stdin: string) {
-  return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0, stdin };
+  return { path: h.path, args: h.args ?? [h.path], env: hookEnv(h), timeout: h.timeout ?? 0, stdin };
 }
 
 function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep[] {
@@ -478,18 +480,19 @@ function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep
     : readFirstLine('/proc/self/setgroups') === 'deny';
   if (setgroupsDenied && groups.length > 0)
     throw new UserError('rootless: process.user.additionalGids need a multi-id gid mapping (newgidmap and /etc/subgid)');
+  // Entered while still privileged (a directory only root may search, as runc allows), and once
+  // more as the user when root was refused (a volume owned by the user that root cannot reach).
+  out.push(steps.chdir(proc.cwd, ChdirMode.Try));
   out.push(steps.setIds(user.uid ?? 0, user.gid ?? 0, setgroupsDenied ? undefined : groups));
-  out.push(
-    steps.caps(last, {
-      effective: set('effective'),
-      permitted: set('permitted'),
-      inheritable: set('inheritable'),
-      ambient: set('ambient'),
-    }),
-  );
+  const [permitted, inheritable] = [set('permitted'), set('inheritable')];
+  // The kernel raises an ambient capability only if it is permitted and inheritable too. runc
+  // raises each one it is given and ignores the refusals, silently: the others are left out here
+  // the same way (`runc spec`'s default config lists ambient capabilities and no inheritable ones).
+  const ambient = set('ambient') & permitted & inheritable;
+  out.push(steps.caps(last, { effective: set('effective'), permitted, inheritable, ambient }));
   if (proc.noNewPrivileges) out.push(steps.noNewPrivs());
   out.push(steps.umask(user.umask ?? 0o022));
-  out.push(steps.chdir(proc.cwd));
+  out.push(steps.chdir(proc.cwd, ChdirMode.Pending));
   return out;
 }
 
@@ -607,6 +610,8 @@ export function buildPlans(input: PlanInput): Plans {
     for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
     if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
     for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+    // A missing working directory is made, as runc and crun make it.
+    out.push(steps.mkdir(proc.cwd, `create the working directory "${proc.cwd}"`));
     out.push(steps.pivot(input.noPivot ? PivotMode.Move : hasMountNs ? PivotMode.PivotRoot : PivotMode.Chroot));
     if (hasMountNs && propagation !== undefined) {
       // Applied to every mount under /, with or without the r prefix (as runc and crun read it).
@@ -665,16 +670,22 @@ export function socketSteps(input: PlanInput, proc: Process): PlanStep[] {
   return out;
 }
 
-/** The process's terminal, sized as process.consoleSize says (else as the relay's caller's). */
+/**
+ * The process's terminal, sized as process.consoleSize says (else as the relay's caller's), and
+ * given to the process's user so it can use it (runc does the same; the group stays the one the
+ * devpts mount gives, gid=5 "tty" in the default config).
+ */
 export function consoleStep(proc: Process, consolePath: string): PlanStep {
-  return steps.console(Number(proc.consoleSize?.height ?? 0), Number(proc.consoleSize?.width ?? 0), consolePath);
+  const [rows, cols] = [Number(proc.consoleSize?.height ?? 0), Number(proc.consoleSize?.width ?? 0)];
+  return steps.console(rows, cols, consolePath, proc.user?.uid ?? 0);
 }
 
 /** A process description this build can run; where names it in messages ("config.json: process"). */
 export function checkProcess(proc: Process | undefined, where: string): Process {
   if (!proc?.args?.length) throw new UserError(`${where}.args must name the program to run`);
   if (!proc.cwd.startsWith('/')) throw new UserError(`${where}.cwd: "${proc.cwd}" is not an absolute path`);
-  return proc;
+  // A variable given twice: its first place, its last value (runc's rule; PATH for the lookup too).
+  return proc.env === undefined ? proc : { ...proc, env: dedupeEnv(proc.env) };
 }
 
 /**

@@ -5,7 +5,9 @@
  */
 import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 3;
+export const PLAN_VERSION = 5;
+/** OP_CONSOLE's owner that leaves the pty's owner as it is. */
+const CONSOLE_KEEP_OWNER = 0xffffffff;
 
 /** The sockets a plan connects (protocol.h enum socket_slot). */
 export enum SocketSlot {
@@ -35,6 +37,7 @@ export enum ShimOp {
   NoNewPrivs = 18,
   Umask = 19,
   Chdir = 20,
+  Mkdir = 47,
   Hook = 21,
   OpenFifo = 22,
   Ready = 23,
@@ -69,6 +72,14 @@ export enum PivotMode {
 export enum ParentMode {
   Exit = 0,
   Relay = 1,
+}
+
+export enum ChdirMode {
+  Now = 0,
+  /** EACCES or EPERM leaves it to a later Pending step (after the ids switch). */
+  Try = 1,
+  /** Only when a Try step left it. */
+  Pending = 2,
 }
 
 /** What a node or link step does when its name is taken. */
@@ -201,7 +212,9 @@ export const steps = {
     ),
   noNewPrivs: () => step(ShimOp.NoNewPrivs, 'set no_new_privs'),
   umask: (mask: number) => step(ShimOp.Umask, 'set umask', { u32: mask }),
-  chdir: (path: string) => step(ShimOp.Chdir, `change to the working directory "${path}"`, { str: path }),
+  chdir: (path: string, mode = ChdirMode.Now) =>
+    step(ShimOp.Chdir, `change to the working directory "${path}"`, { str: path }, { u32: mode }),
+  mkdir: (path: string, what: string) => step(ShimOp.Mkdir, what, { str: path }),
   hook: (kind: string, h: { path: string; args: readonly string[]; env: readonly string[]; timeout: number; stdin: string }) =>
     step(ShimOp.Hook, `${kind} hook`, { str: h.path }, { strv: h.args }, { strv: h.env }, { u32: h.timeout }, { str: h.stdin }),
   openFifo: (path: string) => step(ShimOp.OpenFifo, 'open the exec FIFO', { str: path }),
@@ -248,8 +261,16 @@ export const steps = {
   connect: (slot: SocketSlot, path: string, why: string) => step(ShimOp.Connect, why, { u32: slot }, { str: path }),
   sessionKeyring: (name: string) => step(ShimOp.SessionKeyring, `join a new session keyring "${name}"`, { str: name }),
   consoleRelay: () => step(ShimOp.ConsoleRelay, 'make the pair that brings the pty master to the relay'),
-  console: (rows: number, cols: number, consolePath: string) =>
-    step(ShimOp.Console, "make the process's terminal", { u32: rows }, { u32: cols }, { str: consolePath }),
+  /** owner: the uid the pty goes to, its group kept (undefined: as the kernel made it). */
+  console: (rows: number, cols: number, consolePath: string, owner?: number) =>
+    step(
+      ShimOp.Console,
+      "make the process's terminal",
+      { u32: rows },
+      { u32: cols },
+      { str: consolePath },
+      { u32: owner ?? CONSOLE_KEEP_OWNER },
+    ),
   setnsFd: (fd: number, flags: number, why: string) => step(ShimOp.SetnsFd, why, { u32: fd }, { u32: flags }),
   dumpable: (value: boolean) =>
     step(ShimOp.Dumpable, value ? 'make the process dumpable' : 'make the process non-dumpable', { u32: value ? 1 : 0 }),

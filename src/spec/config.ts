@@ -4,6 +4,7 @@
  * Types for the rest of tsrun come from here (z.infer).
  */
 import * as z from 'zod/mini';
+import { envEntryProblem } from './env.js';
 import './zod-messages.js';
 
 const intRange = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
@@ -15,6 +16,13 @@ const uint64 = z.union([z.int().check(z.minimum(0)), z.bigint().check(z.minimum(
 const int64 = z.union([z.int(), z.bigint().check(z.minimum(-(2n ** 63n)), z.maximum(2n ** 63n - 1n))]);
 const stringMap = z.record(z.string(), z.string());
 const strings = z.array(z.string());
+/** A process.env entry: NAME=VALUE, as runc requires (refused before anything is made on the host). */
+const envEntry = z.string().check(
+  z.superRefine((entry, ctx) => {
+    const problem = envEntryProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: entry });
+  }),
+);
 
 export const hookSchema = z.object({
   path: z.string(),
@@ -62,7 +70,7 @@ export const processSchema = z.object({
   commandLine: z.optional(z.string()),
   consoleSize: z.optional(z.object({ height: uint64, width: uint64 })),
   cwd: z.string(),
-  env: z.optional(strings),
+  env: z.optional(z.array(envEntry)),
   terminal: z.optional(z.boolean()),
   user: z.optional(
     z.object({

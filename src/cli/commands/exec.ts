@@ -6,6 +6,7 @@ import * as containerExec from '../../container/exec.js';
 import { ContainerStore } from '../../container/store.js';
 import { CAPABILITIES } from '../../linux/capabilities.js';
 import { type Process, processSchema } from '../../spec/config.js';
+import { dedupeEnv, envEntryProblem } from '../../spec/env.js';
 import { parseDocument } from '../../spec/validate.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
@@ -35,11 +36,13 @@ const uint = (what: string, value: string) => {
   return Number(value);
 };
 
-/** name=value entries: later ones replace earlier ones of the same name. */
+/** The process's env with --env entries after it: a later one replaces an earlier one of its name, in place. */
 function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
-  const byName = new Map<string, string>();
-  for (const e of [...base, ...extra]) byName.set(e.split('=')[0] ?? e, e);
-  return [...byName.values()];
+  for (const e of extra) {
+    const problem = envEntryProblem(e);
+    if (problem !== undefined) throw new UserError(`exec --env: ${problem}`);
+  }
+  return dedupeEnv([...base, ...extra]);
 }
 
 /**

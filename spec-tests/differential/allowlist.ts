@@ -1,0 +1,302 @@
+/**
+ * Every accepted difference between runc (Debian's 1.1.5) and tsrun that the differential test finds.
+ * Three lists, and nothing else may pass:
+ *   ALLOWED     deliberate and documented (README, "Differences from runc"): the spec wins, a host
+ *               limit, or tsrun deliberately stricter;
+ *   KNOWN_OPEN  bugs of issue 12 being fixed now (each names its item): remove an entry when its fix lands;
+ *   NEW         real differences not in issue 12, each with a reproduction: to be filed and fixed.
+ * An entry matches a difference by field and, when given, by runc's and tsrun's values (a missing
+ * value reads "(absent)"; a run that failed reads "failed (exit N: last line of stderr)"), by both
+ * values together, and by the case.
+ */
+import type { Case, Difference } from './harness.js';
+
+type Value = RegExp | ((v: string) => boolean);
+
+export interface Entry {
+  /** A short name, printed in the run's summary. */
+  id: string;
+  field: RegExp;
+  runc?: Value;
+  tsrun?: Value;
+  /** Both values together. */
+  pair?: (runc: string, tsrun: string) => boolean;
+  /** The case, the difference, and every difference of the case (a field may be accepted only beside another). */
+  when?: (c: Case, d: Difference, all: Difference[]) => boolean;
+  why: string;
+}
+
+export interface Deliberate extends Entry {
+  reason: 'spec wins' | 'host limit' | 'tsrun deliberately stricter' | 'fixed in later runc';
+}
+
+export interface KnownOpen extends Entry {
+  /** The numbered item of issue 12 (or its judgement call on delete). */
+  item: number | 'judgement call';
+}
+
+export interface NewDifference extends Entry {
+  repro: string;
+}
+
+const ABSENT = /^\(absent\)$/;
+const RAN = /^ran$/;
+const failed = (text: RegExp) => (v: string) => v.startsWith('failed') && text.test(v);
+/** "mount /a/b #2 | opts" → "/a/b"; "dev /dev/x" → "/dev/x". */
+const pointOf = (field: string) => (field.split(' | ')[0] as string).replace(/^(mount|dev) /, '').replace(/ #\d+$/, '');
+const mainOf = (field: string) => field.split(' | ')[0] as string;
+const set = (v: string) => new Set(v.split(','));
+const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+const masked = (c: Case, d: Difference) => (c.config.linux?.maskedPaths ?? []).includes(pointOf(d.field));
+const mountAt = (c: Case, point: string) => (c.config.mounts ?? []).filter((m) => m.destination === point);
+const propagation = (c: Case) => c.config.linux?.rootfsPropagation as string | undefined;
+/** The syscall names a probe verdict stands for. */
+const syscallOf = (field: string) => {
+  const probe = field.replace(/^syscall /, '');
+  return probe === 'socket_inet' ? 'socket' : probe.startsWith('unshare_') ? 'unshare' : probe;
+};
+
+export const ALLOWED: Deliberate[] = [
+  {
+    id: 'masked file: the host /dev/null',
+    reason: 'tsrun deliberately stricter',
+    why: "a masked file gets the host's verified /dev/null, not the container's (which the image or a mount could replace: the 2025 runc masked-path CVE class)",
+    field: /^mount \S+( #\d+)?( \| (opts|super))?$/,
+    when: (c, d, all) =>
+      masked(c, d) &&
+      all.some(
+        (x) =>
+          x.field === mainOf(d.field) &&
+          /(root=\/null|\/dev\/null)$/.test(x.runc ?? '') &&
+          /^devtmpfs src=devtmpfs root=\/null$/.test(x.tsrun ?? ''),
+      ),
+  },
+  {
+    id: 'masked directory: tmpfs also nosuid,nodev,noexec, size 0',
+    reason: 'tsrun deliberately stricter',
+    why: 'a masked directory is an empty read-only tmpfs that is also nosuid,nodev,noexec and 0 bytes big (runc: read-only only)',
+    field: /^mount \S+( #\d+)? \| (opts|super)$/,
+    when: (c, d) => masked(c, d),
+    pair: (r, t) => sameSet(set(t), new Set([...set(r), 'nodev', 'noexec', 'nosuid'])) || sameSet(set(t), new Set([...set(r), 'size=0k'])),
+  },
+  {
+    id: 'a read-only cgroup mount: the tmpfs at /sys/fs/cgroup read-only too',
+    reason: 'spec wins',
+    why: 'the config says ro for the mount at /sys/fs/cgroup: tsrun makes the tmpfs it builds there read-only as well (runc 1.1.5 leaves that tmpfs writable)',
+    field: /^mount \/sys\/fs\/cgroup( #\d+)? \| (opts|super)$/,
+    when: (c) => mountAt(c, '/sys/fs/cgroup').some((m) => m.type === 'cgroup' && m.options?.includes('ro')),
+    pair: (r, t) => set(r).has('rw') && set(t).has('ro') && sameSet(new Set([...set(r)].map((o) => (o === 'rw' ? 'ro' : o))), set(t)),
+  },
+  {
+    id: 'rootfsPropagation: the container sees it',
+    reason: 'spec wins',
+    why: 'linux.rootfsPropagation "shared"/"rshared" ("unbindable"/"runbindable") makes the container\'s root mount and the mounts below it shared (unbindable), as the spec says; runc 1.1.5 leaves every mount private',
+    field: /^mount \S+( #\d+)? \| propagation$/,
+    runc: /^private$/,
+    pair: (_r, t) => t === 'shared' || t === 'unbindable',
+    when: (c, d) => (propagation(c) ?? '').replace(/^r/, '') === d.tsrun,
+  },
+  {
+    id: 'ENOSYS for unknown syscalls without architectures listed',
+    reason: 'fixed in later runc',
+    why: "runc 1.1.5 answers a number above the profile's highest with ENOSYS only when linux.seccomp.architectures lists some (its stub forgot the native architecture); later runc always does, and so does tsrun",
+    field: /^syscall nr_\d+$/,
+    runc: (v) => v !== 'ENOSYS',
+    tsrun: /^ENOSYS$/,
+    when: (c) => (c.config.linux?.seccomp?.architectures ?? []).length === 0,
+  },
+  {
+    id: 'runc cannot reopen /dev/null when linux.devices lists it',
+    reason: 'spec wins',
+    why: "a device at a default device's path makes runc 1.1.5 drop that default device's cgroup rule, so its own init fails to reopen /dev/null under a deny-all device list; the spec says the default devices are there, and tsrun keeps them usable",
+    field: /^run$/,
+    runc: failed(/error reopening \/dev\/null inside container/),
+    tsrun: RAN,
+    when: (c) => (c.config.linux?.devices ?? []).some((d) => d.path === '/dev/null'),
+  },
+  {
+    id: 'domainname',
+    reason: 'spec wins',
+    why: 'runtime-spec 1.1 added "domainname"; runc 1.1.5 predates it and ignores the field',
+    field: /^(domainname|sysctl kernel\/domainname)$/,
+    runc: /^\(none\)$/,
+    when: (c) => !!c.config.domainname,
+  },
+  {
+    id: 'rootless: additional gids when the gids are mapped',
+    reason: 'spec wins',
+    why: 'with newgidmap ranges the additional gids exist in the container and setgroups is allowed: tsrun sets them; runc 1.1.5 refuses any additional gid when not run by root',
+    field: /^run$/,
+    runc: failed(/cannot set any additional groups in a rootless container/),
+    tsrun: RAN,
+  },
+  {
+    id: 'rootfsPropagation unbindable: runc fails',
+    reason: 'spec wins',
+    why: 'runc 1.1.5 fails to bind the rootfs (EINVAL) once its parent is unbindable; tsrun applies the propagation as the spec says',
+    field: /^run$/,
+    runc: failed(/flags: 0x5000: invalid argument/),
+    tsrun: RAN,
+    when: (c) => propagation(c) === 'unbindable' || propagation(c) === 'runbindable',
+  },
+  {
+    id: 'rootless sysfs without a network namespace: /sys bound',
+    reason: 'host limit',
+    why: 'the kernel refuses a sysfs mount in a user namespace that does not own the network namespace; tsrun binds /sys instead (src/plan/build.ts), runc 1.1.5 fails with EPERM',
+    field: /^run$/,
+    runc: failed(/mount sysfs:\/sys .*operation not permitted/),
+    tsrun: RAN,
+    when: (c) => c.as === 'rootless' && !(c.config.linux?.namespaces ?? []).some((n) => n.type === 'network'),
+  },
+  {
+    id: 'a read-only rbind is read-only below too',
+    reason: 'tsrun deliberately stricter',
+    why: "the mounts an rbind carries along (the host's cgroup tree under a rootless /sys) get the bind's ro,nosuid,nodev,noexec too, so nothing below a read-only bind is writable; runc 1.1.5 applies them to the top mount only",
+    field: /^mount \S+( #\d+)? \| opts$/,
+    pair: (r, t) => set(r).has('rw') && set(t).has('ro'),
+    when: (c, d) =>
+      (c.config.mounts ?? []).some(
+        (m) => m.options?.includes('rbind') && m.options.includes('ro') && pointOf(d.field).startsWith(`${m.destination}/`),
+      ),
+  },
+];
+
+export const KNOWN_OPEN: KnownOpen[] = [
+  {
+    id: 'HOME read from a masked /etc/passwd',
+    item: 15,
+    why: 'runc looks HOME up after maskedPaths are applied (a masked /etc/passwd gives "/"); tsrun reads /etc/passwd before masking',
+    field: /^env HOME$/,
+    runc: /^\/$/,
+    when: (c) => (c.config.linux?.maskedPaths ?? []).includes('/etc/passwd'),
+  },
+  {
+    id: 'cgroup v1 mounts show the hierarchy roots',
+    item: 18,
+    why: "without a cgroup namespace runc binds the container's own cgroup directory per controller",
+    field: /^mount \/sys\/fs\/cgroup\/[^ |]+( #\d+)?$/,
+    runc: /^cgroup2? src=\S+ root=(?!\/$)/,
+    tsrun: /^cgroup2? src=\S+ root=\/$/,
+  },
+  {
+    id: 'cgroup v1 mounts show the hierarchy roots (what is below)',
+    item: 18,
+    why: "the same seen as directories: the hierarchy root has subdirectories and none of the container's processes",
+    field: /^\/sys\/fs\/cgroup\/\S+$/,
+    runc: /^no subdirs, procs 1$/,
+    tsrun: /^has subdirs/,
+  },
+  {
+    id: "cgroup v1 mounts: the host's tmpfs at /sys/fs/cgroup (rootless)",
+    item: 18,
+    why: "rootless, runc makes a tmpfs of its own at /sys/fs/cgroup (owned by the user: uid=, gid= in mountinfo) for the container's cgroup binds; tsrun's is the host's",
+    field: /^mount \/sys\/fs\/cgroup( #\d+)? \| super$/,
+    pair: (r, t) => /uid=/.test(r) && !/uid=/.test(t),
+    when: (c) => c.as === 'rootless',
+  },
+  {
+    id: 'cwd entered after dropping privileges / not created',
+    item: 8,
+    why: 'runc enters the cwd while still privileged, and creates a missing one',
+    field: /^run$/,
+    runc: RAN,
+    tsrun: failed(/working directory/),
+  },
+  {
+    id: 'unknown capability refused',
+    item: 19,
+    why: 'runc skips it with a warning',
+    field: /^run$/,
+    runc: RAN,
+    tsrun: failed(/is not a capability/),
+  },
+  {
+    id: 'kill: signal 0, and kill --all of a stopped container',
+    item: 21,
+    why: 'both succeed with runc 1.1',
+    field: /^cli .*: kill (0 \(signal 0|--all KILL \(stopped\))/,
+    runc: /^exit 0$/,
+    tsrun: /^exit [1-9]/,
+  },
+  {
+    id: 'kernel.hostname sysctl beside hostname',
+    item: 23,
+    why: 'runc refuses the sysctl kernel.hostname (it conflicts with "hostname"); tsrun writes it',
+    field: /^run$/,
+    runc: failed(/kernel\.hostname\S* is not allowed/),
+    tsrun: RAN,
+  },
+  {
+    id: 'delete of a created container without --force',
+    item: 'judgement call',
+    why: 'runc kills and deletes it; tsrun refuses (the spec says delete of a container not stopped fails): to be decided and documented',
+    field: /^cli delete of a created container: (delete without --force \(created\)|state)$/,
+    pair: (r, t) => (r === 'exit 0' && t !== 'exit 0') || (r === 'exit 1' && /status created/.test(t)),
+  },
+];
+
+export const NEW: NewDifference[] = [
+  {
+    id: 'seccomp: one syscall in two rules with different actions',
+    why: 'libseccomp (runc) applies the ERRNO rule wherever it comes; tsrun the first rule naming the syscall',
+    repro:
+      'linux.seccomp {defaultAction ALLOW, syscalls [{names:[acct],action:ALLOW},{names:[acct],action:ERRNO,errnoRet:13}]}: acct("/x") → runc EACCES, tsrun EPERM (the kernel\'s own answer)',
+    field: /^syscall \S+$/,
+    when: (c, d) => {
+      const rules = (c.config.linux?.seccomp?.syscalls ?? []).filter((r) => r.names.includes(syscallOf(d.field)));
+      return new Set(rules.map((r) => r.action)).size > 1;
+    },
+  },
+  {
+    id: 'hybrid host: cgroup2 mounted at /sys/fs/cgroup/unified',
+    why: "on a hybrid host tsrun's cgroup mount adds the v2 tree at /sys/fs/cgroup/unified; runc 1.1.5 mounts only the v1 hierarchies",
+    repro: 'tsrun spec as root on this host, /probe diff: tsrun has a cgroup2 mount at /sys/fs/cgroup/unified, runc none',
+    field: /^(mount )?\/sys\/fs\/cgroup\/unified( #\d+)?$/,
+    runc: ABSENT,
+  },
+  {
+    id: 'cgroup mount: source names',
+    why: 'runc names the tmpfs at /sys/fs/cgroup "tmpfs" and a named hierarchy by its name ("systemd"); tsrun uses the config\'s source ("cgroup") for all',
+    repro: 'tsrun spec (cgroup namespace, /sys/fs/cgroup mount), /probe diff: mountinfo sources differ',
+    field: /^mount \/sys\/fs\/cgroup(\/\S+)?( #\d+)?$/,
+    pair: (r, t) => r.replace(/src=\S+/, '') === t.replace(/src=\S+/, ''),
+  },
+  {
+    id: '/dev/ptmx link without a /dev/pts mount',
+    why: 'runc always makes /dev/ptmx → pts/ptmx; tsrun only with a devpts mount',
+    repro: 'docker fixture without its /dev/pts mount: runc /dev/ptmx is a link, tsrun has none',
+    field: /^dev \/dev\/ptmx$/,
+    tsrun: ABSENT,
+    when: (c) => mountAt(c, '/dev/pts').length === 0,
+  },
+  {
+    id: 'default devices without a /dev mount',
+    why: "the spec says the runtime supplies the default devices; without a /dev mount runc still makes them (and the /dev/fd, stdio links) in the rootfs's /dev, tsrun does not",
+    repro: 'tsrun spec --rootless without its /dev mount, as the user: runc /dev/null etc. exist, tsrun none',
+    field: /^(dev|mount) \/dev\/(null|zero|full|random|urandom|tty|fd|stdin|stdout|stderr|ptmx|pts|shm|mqueue)$/,
+    tsrun: ABSENT,
+    when: (c) => mountAt(c, '/dev').length === 0,
+  },
+  {
+    id: 'a masked path below a read-only path mounted twice',
+    why: 'tsrun masks before it makes read-only paths, so the read-only bind of /proc/sys carries a copy of the mask below it; runc makes read-only paths first (one mount)',
+    repro: 'maskedPaths += /proc/sys/kernel/core_pattern with readonlyPaths /proc/sys: tsrun shows two mounts on it',
+    field: /^mount \S+( #2)?( \| parent)?$/,
+    when: (c, d) => masked(c, d) && (c.config.linux?.readonlyPaths ?? []).some((p) => pointOf(d.field).startsWith(`${p}/`)),
+  },
+];
+
+const value = (v: string | undefined) => v ?? '(absent)';
+const test = (m: Value | undefined, v: string) => m === undefined || (m instanceof RegExp ? m.test(v) : m(v));
+
+/** The entry that accepts a difference, if any. */
+export function accepted(d: Difference, c: Case, all: Difference[]): Entry | undefined {
+  return [...ALLOWED, ...KNOWN_OPEN, ...NEW].find(
+    (e) =>
+      e.field.test(d.field) &&
+      test(e.runc, value(d.runc)) &&
+      test(e.tsrun, value(d.tsrun)) &&
+      (e.pair === undefined || e.pair(value(d.runc), value(d.tsrun))) &&
+      (e.when === undefined || e.when(c, d, all)),
+  );
+}
