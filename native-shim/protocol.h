@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 5u
+#define PLAN_VERSION 7u
 #define CONSOLE_KEEP_OWNER 0xffffffffu /* OP_CONSOLE: leave the pty's owner as the kernel made it */
 
 /*
@@ -47,7 +47,7 @@ enum shim_op {
 	OP_NO_NEW_PRIVS = 18,  /* (none) */
 	OP_UMASK = 19,         /* u32 mask */
 	OP_CHDIR = 20,         /* str path, u32 enum chdir_mode */
-	OP_HOOK = 21,          /* str path, strv argv, strv envp, u32 timeout seconds (0: none), str stdin */
+	OP_HOOK = 21,          /* str path, strv argv, strv envp, u32 timeout seconds (0: none), str stdin, str cwd ("": the shim's) */
 	OP_OPEN_FIFO = 22,     /* str path */
 	OP_READY = 23,         /* (none): report REPORT_READY; the sync socket is closed after it */
 	OP_WAIT_START = 24,    /* (none): open the FIFO for writing (blocks until start), write one byte */
@@ -79,6 +79,8 @@ enum shim_op {
 	                          program and attach it to the cgroup (BPF_F_ALLOW_MULTI) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 	OP_MKDIR = 47,         /* str path: make the directory and those above it in the root, like a mount target */
+	OP_DETACH = 48,        /* str absolute path (not in the root): umount2 MNT_DETACH; where the kernel refuses
+	                          (a mount locked by a user namespace), cover it with an empty read-only tmpfs */
 };
 
 enum chdir_mode {

@@ -751,7 +751,7 @@ static int do_hook(struct cursor *c, struct failure *f)
 	const char *path = get_str(c);
 	char **argv = get_strv(c), **envp = get_strv(c);
 	uint32_t timeout = get_u32(c);
-	const char *input = get_str(c);
+	const char *input = get_str(c), *cwd = get_str(c);
 	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return fail(f, errno, "hook %s: pipe", path);
@@ -760,6 +760,8 @@ static int do_hook(struct cursor *c, struct failure *f)
 		return fail(f, errno, "hook %s: fork", path);
 	if (pid == 0) {
 		dup2(in[0], 0);
+		if (*cwd && chdir(cwd) < 0)
+			leave(126);
 		execve(path, argv[0] ? argv : (char *[]){ (char *)path, NULL }, envp);
 		leave(127);
 	}
@@ -1201,6 +1203,14 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		int rc = chdir(path);
 		chdir_pending = rc < 0 && mode == CHDIR_TRY && (errno == EACCES || errno == EPERM);
 		return rc < 0 && !chdir_pending ? fail(f, errno, "chdir %s", path) : 0;
+	}
+	case OP_DETACH: {
+		const char *path = get_str(c);
+		if (umount2(path, MNT_DETACH) == 0 || errno == ENOENT) /* ENOENT: gone meanwhile */
+			return 0;
+		if (errno != EINVAL && errno != EPERM)
+			return fail(f, errno, "detach %s", path);
+		return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0 ? fail(f, errno, "cover %s", path) : 0;
 	}
 	case OP_MKDIR: {
 		int fd = resolve_target(get_str(c), CREATE_DIR, f);

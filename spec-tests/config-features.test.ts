@@ -7,6 +7,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readlinkSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -16,7 +17,7 @@ import { describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/spec/config.js';
 import { hostMountinfo, makeBundle, mounts, ownBundle, type ProbeReport, runBundle, tsrunIn, uniqueId } from './support/containers.js';
 import { shellQuote } from './support/host-tools.js';
-import { asUser, identities } from './support/tsrun.js';
+import { asUser, identities, tsrun } from './support/tsrun.js';
 
 const withArgs = (args: string[]) => (c: Config) => {
   c.process = { ...c.process, cwd: '/', args };
@@ -37,7 +38,11 @@ describe.each(identities)('config features as %s', (as) => {
       c.hooks = {
         prestart: [hostHook('prestart')],
         createRuntime: [hostHook('createRuntime')],
-        createContainer: [hostHook('createContainer')],
+        createContainer: [
+          hostHook('createContainer'),
+          // Where it runs: in the root filesystem, in the container's mount namespace (mounts made, before pivot_root).
+          { path: '/bin/sh', args: ['sh', '-c', `{ pwd; readlink /proc/self/ns/mnt; test -d proc/self && echo proc; } > ${log}.where`] },
+        ],
         // startContainer runs in the container: its path resolves there.
         startContainer: [{ path: '/probe', args: ['probe', 'write', '/dev/shm/started', 'startContainer ran'] }],
         poststart: [hostHook('poststart')],
@@ -57,9 +62,15 @@ describe.each(identities)('config features as %s', (as) => {
     expect(states.map((s) => s.status)).toEqual(['creating', 'creating', 'creating', 'running', 'stopped']);
     for (const s of states) expect(s).toMatchObject({ ociVersion: '1.3.0', id, bundle: b.dir });
     expect(states[0].pid).toBeGreaterThan(0);
+    expect(readFileSync(`${log}.where`, 'utf8').split('\n')).toEqual([
+      join(b.dir, 'rootfs'),
+      expect.not.stringMatching(readlinkSync('/proc/self/ns/mnt')),
+      'proc',
+      '',
+    ]);
   });
 
-  it('a failing createRuntime hook stops the create and leaves nothing; a failing poststart hook only warns', () => {
+  it('a failing createRuntime hook stops the create and leaves nothing; a prestart hook times out', () => {
     const marker = join(makeBundle(as).dir, 'poststop-ran');
     const failing = makeBundle(as, (c) => {
       c.hooks = {
@@ -81,14 +92,87 @@ describe.each(identities)('config features as %s', (as) => {
     const t = tsrunIn(slow, ['run', '--bundle', slow.dir, uniqueId()]);
     expect(t.code).toBe(1);
     expect(t.stderr).toContain('prestart hook /bin/sleep timed out after 1s');
+  });
 
-    const warn = makeBundle(as, (c) => {
-      c.process = { ...c.process, cwd: '/', args: ['/probe', 'exit', '0'] };
-      c.hooks = { poststart: [{ path: '/bin/false' }] };
+  it('a failing poststart hook fails start and stops the container (runtime-spec 1.3); failing poststop hooks warn, the rest run', () => {
+    const marker = join(makeBundle(as).dir, 'poststop-ran');
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'sleep', '30'] };
+      c.hooks = {
+        poststart: [{ path: '/bin/false' }],
+        poststop: [{ path: '/bin/false' }, { path: '/bin/sh', args: ['sh', '-c', `echo >> ${marker}`] }],
+      };
     });
-    const w = tsrunIn(warn, ['run', '--bundle', warn.dir, uniqueId()]);
-    expect(w.code).toBe(0);
-    expect(w.stderr).toContain('tsrun: warning: run: poststart hook /bin/false exited with status 1');
+    const failure =
+      'poststart hook /bin/false exited with status 1: the container was stopped, as runtime-spec 1.3 asks after a failing poststart hook';
+    const id = uniqueId();
+    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+    const pid = JSON.parse(tsrunIn(b, ['state', id]).stdout).pid as number;
+    const started = tsrunIn(b, ['start', id]);
+    expect([started.code, started.stderr.trim()]).toEqual([1, `tsrun: start: ${failure}`]);
+    expect(JSON.parse(tsrunIn(b, ['state', id]).stdout).status).toBe('stopped');
+    expect(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sleep')).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    const deleted = tsrunIn(b, ['delete', id]);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stderr.trim()).toBe('tsrun: warning: delete: poststop hook /bin/false exited with status 1');
+    expect(readFileSync(marker, 'utf8')).toBe('\n');
+    // run: the same error, and the container deleted (its poststop hooks ran once more).
+    const other = uniqueId();
+    const run = tsrunIn(b, ['run', '--bundle', b.dir, other]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`tsrun: run: ${failure}`);
+    expect(tsrunIn(b, ['state', other]).stderr).toContain('does not exist');
+    expect(readFileSync(marker, 'utf8')).toBe('\n\n');
+  });
+
+  it('unknown capability names are skipped with one warning line naming them all (as runc), the known ones applied', () => {
+    const b = makeBundle(as, (c) => {
+      const caps = (set: string[] | undefined) => [...(set ?? []), 'CAP_FOO', 'CAP_KILL', 'CAP_BAR'];
+      const now = c.process?.capabilities ?? {};
+      c.process = {
+        ...c.process,
+        cwd: '/',
+        capabilities: {
+          bounding: caps(now.bounding),
+          effective: caps(now.effective),
+          permitted: caps(now.permitted),
+          ambient: ['CAP_FOO'],
+        },
+      };
+    });
+    const r = runBundle(b);
+    expect(r.stderr.trim()).toBe(
+      'tsrun: warning: run: process.capabilities: ignoring unknown or unavailable capabilities: CAP_BAR, CAP_FOO',
+    );
+    const report = JSON.parse(r.stdout) as ProbeReport;
+    for (const set of [report.CapBnd, report.CapEff]) expect((BigInt(`0x${set}`) >> 5n) & 1n).toBe(1n); // CAP_KILL
+  });
+
+  it("hooks without env get tsrun's own environment; with env, exactly that", () => {
+    const out = makeBundle(as).dir;
+    const dump = (name: string) => ['sh', '-c', `env | sort > ${join(out, name)}`];
+    const b = makeBundle(as, (c) => {
+      c.process = { ...c.process, cwd: '/', args: ['/probe', 'exit', '0'] };
+      c.hooks = {
+        prestart: [{ path: '/bin/sh', args: dump('inherited') }],
+        poststop: [{ path: '/bin/sh', args: dump('own'), env: ['ONLY=this'] }],
+      };
+    });
+    // As root tsrun gets a variable of its own here; the rootless user's environment is asUser()'s.
+    const wrapper = as === 'root' ? { argv: ['env', 'TSRUN_HOOK_TEST=inherited'], env: process.env } : undefined;
+    const r = tsrun(as, ['--root', b.root, 'run', '--bundle', b.dir, uniqueId()], { cwd: b.dir, wrapper });
+    expect(r.code, r.stderr).toBe(0);
+    const inherited = readFileSync(join(out, 'inherited'), 'utf8').split('\n');
+    const expected = as === 'root' ? 'TSRUN_HOOK_TEST=inherited' : `XDG_RUNTIME_DIR=${join(inject('rootlessUser').home, 'xdg')}`;
+    expect(inherited).toContain(expected);
+    expect(inherited).toContain(`PATH=${as === 'root' ? process.env.PATH : '/usr/bin:/bin'}`);
+    // sh adds PWD (and nothing else) to what it is given.
+    expect(
+      readFileSync(join(out, 'own'), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('PWD=')),
+    ).toEqual(['ONLY=this']);
   });
 
   it("joins a namespace given by path: a second container shares the first one's network and ipc", () => {
@@ -383,19 +467,24 @@ describe.each(identities)('config edge cases as %s', (as) => {
     for (const line of lines) expect(line).toMatch(expected);
   });
 
-  it('--no-pivot moves the root instead of pivot_root', () => {
+  it('--no-pivot moves the root instead of pivot_root, and leaves no whole procfs of the host to mount a fresh one by', () => {
     const b = makeBundle(as);
     const r = tsrunIn(b, ['run', '--no-pivot', '--bundle', b.dir, uniqueId()]);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as ProbeReport).pid).toBe(1);
+    // A nested user namespace may mount a fresh procfs only while a whole one is in its mount namespace: the
+    // container's own /proc is masked in places, so only a host procfs left below the moved root would allow it.
+    const nested = (noPivot: boolean) => {
+      const c = makeBundle(as, withArgs(['/probe', 'mount-proc', '/dev/shm']));
+      const r = tsrunIn(c, ['run', ...(noPivot ? ['--no-pivot'] : []), '--bundle', c.dir, uniqueId()]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    expect(nested(false)).toBe('EPERM');
+    expect(nested(true)).toBe('EPERM');
   });
 
   it.each([
-    [
-      'an unknown capability',
-      (c: Config) => (c.process = { ...c.process, cwd: '/', capabilities: { bounding: ['CAP_BOGUS'] } }),
-      'process.capabilities.bounding: "CAP_BOGUS" is not a capability',
-    ],
     [
       'net devices (not supported yet)',
       (c: Config) => (c.linux = { ...c.linux, netDevices: { eth0: {} } }),

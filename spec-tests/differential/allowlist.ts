@@ -195,14 +195,6 @@ export const KNOWN_OPEN: KnownOpen[] = [
     when: (c) => c.as === 'rootless',
   },
   {
-    id: 'cwd entered after dropping privileges / not created',
-    item: 8,
-    why: 'runc enters the cwd while still privileged, and creates a missing one',
-    field: /^run$/,
-    runc: RAN,
-    tsrun: failed(/working directory/),
-  },
-  {
     id: 'unknown capability refused',
     item: 19,
     why: 'runc skips it with a warning',
@@ -276,13 +268,6 @@ export const NEW: NewDifference[] = [
     field: /^(dev|mount) \/dev\/(null|zero|full|random|urandom|tty|fd|stdin|stdout|stderr|ptmx|pts|shm|mqueue)$/,
     tsrun: ABSENT,
     when: (c) => mountAt(c, '/dev').length === 0,
-  },
-  {
-    id: 'a masked path below a read-only path mounted twice',
-    why: 'tsrun masks before it makes read-only paths, so the read-only bind of /proc/sys carries a copy of the mask below it; runc makes read-only paths first (one mount)',
-    repro: 'maskedPaths += /proc/sys/kernel/core_pattern with readonlyPaths /proc/sys: tsrun shows two mounts on it',
-    field: /^mount \S+( #2)?( \| parent)?$/,
-    when: (c, d) => masked(c, d) && (c.config.linux?.readonlyPaths ?? []).some((p) => pointOf(d.field).startsWith(`${p}/`)),
   },
 ];
 

@@ -10,6 +10,8 @@
  *   probe wait-signal        print the first of TERM/INT/USR1 it gets, then exit 0
  *   probe personality N      call personality(N) (N may be 0x…): print the result, or the errno name
  *   probe syscall NR         make system call NR with zero arguments: print the result, or the errno name
+ *   probe mount-proc DIR     in new user, mount and pid namespaces, mount a fresh procfs on DIR: print "ok" or
+ *                            the errno name (the kernel allows it only while a whole procfs is in the namespace)
  *   probe fork N             start N children that sleep: print how many forks succeeded
  *   probe alloc MIB          allocate and touch MIB mebibytes, then print "allocated"
  *   probe fork-after S N     sleep S seconds, then like fork N
@@ -46,6 +48,7 @@
 #include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -704,6 +707,20 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "tty")) {
 		tty_report();
+	} else if (!strcmp(cmd, "mount-proc") && argc == 3) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) < 0) {
+			printf("%s\n", errname(errno));
+			return 1;
+		}
+		pid_t child = fork();
+		if (child == 0) {
+			int rc = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? mount("proc", argv[2], "proc", 0, NULL) : -1;
+			printf("%s\n", rc == 0 ? "ok" : errname(errno));
+			fflush(stdout);
+			_exit(0);
+		}
+		int status;
+		waitpid(child, &status, 0);
 	} else if (!strcmp(cmd, "syscall") && argc == 3) {
 		long rc = syscall(strtol(argv[2], NULL, 0), 0, 0, 0, 0, 0, 0);
 		if (rc < 0)

@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode, cgroupMounts } from '../cgroups/detect.js';
 import { UserError } from '../cli/errors.js';
 import { hookEnv } from '../hooks/env.js';
-import { capabilityMask, lastCap } from '../linux/capabilities.js';
+import { type CapabilitySet, capabilitySets, lastCap } from '../linux/capabilities.js';
 import { DEFAULT_DEVICES } from '../linux/default-devices.js';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, recursiveAttrsOf } from '../linux/mount-options.js';
 import { JOIN_ORDER, NAMESPACES } from '../linux/namespaces.js';
@@ -202,6 +202,25 @@ function hostMountOf(path: string): { point: string; flags: bigint } {
 }
 
 const hostMountFlags = (path: string) => hostMountOf(path).flags;
+
+/**
+ * The host's whole procfs and sysfs mounts outside the root, deepest first. Without pivot_root they
+ * stay in the container's mount namespace below its moved root, and a fully visible procfs there
+ * would let a process of the container mount a fresh, unmasked one (the kernel allows it then).
+ */
+function hostProcAndSysfs(rootfs: string): string[] {
+  const points: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    const fields = (left ?? '').split(' ');
+    const fstype = (right ?? '').split(' ')[0];
+    const point = fields[4];
+    if (point === undefined || fields[3] !== '/' || (fstype !== 'proc' && fstype !== 'sysfs')) continue;
+    if (point === rootfs || point.startsWith(`${rootfs}/`)) continue;
+    points.push(point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))));
+  }
+  return points.sort((a, b) => b.length - a.length);
+}
 
 function containerPath(dest: string, where: string): string {
   if (!dest.startsWith('/')) throw new UserError(`config.json: ${where}: "${dest}" is not an absolute path in the container`);
@@ -404,8 +423,9 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
   return out;
 }
 
-function hookInput(h: Hook, stdin: string) {
-  return { path: h.path, args: h.args ?? [h.path], env: hookEnv(h), timeout: h.timeout ?? 0, stdin };
+/** A hook the shim runs in the container's namespaces; cwd "" leaves it where the shim is. */
+function hookInput(h: Hook, stdin: string, cwd: string) {
+  return { path: h.path, args: h.args ?? [h.path], env: hookEnv(h), timeout: h.timeout ?? 0, stdin, cwd };
 }
 
 function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep[] {
@@ -458,12 +478,9 @@ function processSteps(input: PlanInput, seccomp: PlanStep | undefined): PlanStep
     const p = input.config.linux.personality;
     out.push(steps.personality(p.domain === 'LINUX32' ? 0x0008 : 0x0000));
   }
-  const caps = proc.capabilities ?? {};
-  const set = (name: keyof typeof caps) => {
-    const { mask, unknown } = capabilityMask(caps[name], last, `process.capabilities.${name}`);
-    if (unknown.length > 0) input.warn(`process.capabilities.${name}: not known to this kernel, skipped: ${unknown.join(', ')}`);
-    return mask;
-  };
+  const { masks, skipped } = capabilitySets(proc.capabilities ?? {}, last);
+  if (skipped.length > 0) input.warn(`process.capabilities: ignoring unknown or unavailable capabilities: ${skipped.join(', ')}`);
+  const set = (name: CapabilitySet) => masks[name];
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the capabilities go.
   // With it, as late as possible (just before exec), so the profile has to allow only the program.
   if (seccomp && !proc.noNewPrivileges) out.push(seccomp);
@@ -606,12 +623,15 @@ export function buildPlans(input: PlanInput): Plans {
     for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
       out.push(procWrite(`sys/${key.replaceAll('.', '/')}`, value, `set sysctl ${key}`));
     }
-    for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
+    // Read-only paths first: a mask below one is then a mount of its own, not copied by its bind.
     for (const path of config.linux?.readonlyPaths ?? []) out.push(steps.readonly(containerPath(path, 'linux.readonlyPaths')));
+    for (const path of config.linux?.maskedPaths ?? []) out.push(steps.mask(containerPath(path, 'linux.maskedPaths'), '/dev/null'));
     if (hasRuntimeHooks) out.push(steps.sync('run the prestart and createRuntime hooks'));
-    for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'))));
+    // In the container's mount namespace, its mounts made, before pivot_root, in its root filesystem.
+    for (const h of hooks.createContainer ?? []) out.push(steps.hook('createContainer', hookInput(h, hookState('creating'), input.rootfs)));
     // A missing working directory is made, as runc and crun make it.
     out.push(steps.mkdir(proc.cwd, `create the working directory "${proc.cwd}"`));
+    if (input.noPivot && hasMountNs) out.push(...hostProcAndSysfs(input.rootfs).map((point) => steps.detach(point)));
     out.push(steps.pivot(input.noPivot ? PivotMode.Move : hasMountNs ? PivotMode.PivotRoot : PivotMode.Chroot));
     if (hasMountNs && propagation !== undefined) {
       // Applied to every mount under /, with or without the r prefix (as runc and crun read it).
@@ -639,7 +659,7 @@ export function buildPlans(input: PlanInput): Plans {
     const lateSeccomp = seccomp && proc.noNewPrivileges ? seccomp : undefined;
     if (lateSeccomp && filter?.notifies) out.push(lateSeccomp);
     out.push(steps.ready(), steps.waitStart());
-    for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'))));
+    for (const h of hooks.startContainer ?? []) out.push(steps.hook('startContainer', hookInput(h, hookState('created'), '')));
     if (lateSeccomp && !filter?.notifies) out.push(lateSeccomp);
     out.push(steps.exec(proc.args ?? [], proc.env ?? []));
     return out;

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 5;
+export const PLAN_VERSION = 7;
 /** OP_CONSOLE's owner that leaves the pty's owner as it is. */
 const CONSOLE_KEEP_OWNER = 0xffffffff;
 
@@ -38,6 +38,7 @@ export enum ShimOp {
   Umask = 19,
   Chdir = 20,
   Mkdir = 47,
+  Detach = 48,
   Hook = 21,
   OpenFifo = 22,
   Ready = 23,
@@ -215,8 +216,18 @@ export const steps = {
   chdir: (path: string, mode = ChdirMode.Now) =>
     step(ShimOp.Chdir, `change to the working directory "${path}"`, { str: path }, { u32: mode }),
   mkdir: (path: string, what: string) => step(ShimOp.Mkdir, what, { str: path }),
-  hook: (kind: string, h: { path: string; args: readonly string[]; env: readonly string[]; timeout: number; stdin: string }) =>
-    step(ShimOp.Hook, `${kind} hook`, { str: h.path }, { strv: h.args }, { strv: h.env }, { u32: h.timeout }, { str: h.stdin }),
+  detach: (path: string) => step(ShimOp.Detach, `detach the host's ${path}`, { str: path }),
+  hook: (kind: string, h: { path: string; args: readonly string[]; env: readonly string[]; timeout: number; stdin: string; cwd: string }) =>
+    step(
+      ShimOp.Hook,
+      `${kind} hook`,
+      { str: h.path },
+      { strv: h.args },
+      { strv: h.env },
+      { u32: h.timeout },
+      { str: h.stdin },
+      { str: h.cwd },
+    ),
   openFifo: (path: string) => step(ShimOp.OpenFifo, 'open the exec FIFO', { str: path }),
   ready: () => step(ShimOp.Ready, 'report ready'),
   waitStart: () => step(ShimOp.WaitStart, 'wait for start'),
