@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 7u
+#define PLAN_VERSION 8u
 #define CONSOLE_KEEP_OWNER 0xffffffffu /* OP_CONSOLE: leave the pty's owner as the kernel made it */
 
 /*
@@ -79,6 +79,9 @@ enum shim_op {
 	                          program and attach it to the cgroup (BPF_F_ALLOW_MULTI) */
 	OP_BOUNDING = 32,      /* u32 last_cap, u64 bounding set to keep (needs CAP_SETPCAP: before dropping root) */
 	OP_MKDIR = 47,         /* str path: make the directory and those above it in the root, like a mount target */
+	OP_OPEN_SOURCE = 49,   /* str host path, u32 recursive: a detached copy of it (open_tree, with the rights of the
+	                          shim before any namespace is joined), the next bind source a MOUNT_SOURCE_INDEX mount
+	                          attaches by index */
 	OP_DETACH = 48,        /* str absolute path (not in the root): umount2 MNT_DETACH; where the kernel refuses
 	                          (a mount locked by a user namespace), cover it with an empty read-only tmpfs */
 };
@@ -122,6 +125,8 @@ enum create_mode {
 	CREATE_MASK = 0xff,
 	/* With MS_REMOUNT: keep the target's nosuid/nodev/noexec/atime flags (a user namespace may not clear them). */
 	KEEP_LOCKED_FLAGS = 0x100,
+	/* The source is the decimal index of an OP_OPEN_SOURCE copy, attached at the target (move_mount). */
+	MOUNT_SOURCE_INDEX = 0x200,
 };
 
 /* Report: sent by the shim after each step; detail_len bytes of text follow. */

@@ -57,6 +57,9 @@ static pid_t relay_child;
 /* Detached idmapped mounts made on the host side, attached in the container by index. */
 static int trees[64];
 static uint32_t ntrees;
+/* Bind sources opened on the host side, named by index in the container's mount steps. */
+static int sources[256];
+static uint32_t nsources;
 
 /*
  * Ends the shim whatever a seccomp filter allows. musl's _exit retries a refused exit forever (a
@@ -298,6 +301,15 @@ static int do_mount(struct cursor *c, struct failure *f)
 	int fd = resolve_target(target, create & CREATE_MASK, f);
 	if (fd < 0)
 		return -1;
+	if (create & MOUNT_SOURCE_INDEX) {
+		uint32_t i = (uint32_t)strtoul(source, NULL, 10);
+		if (i >= nsources)
+			plan_invalid(c->step, "a bind source index that was never opened");
+		int rc = (int)syscall(SYS_move_mount, sources[i], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		int err = errno;
+		close(fd);
+		return rc < 0 ? fail(f, err, "attach the bind mount on %s", target) : 0;
+	}
 	fd_path(proc, sizeof(proc), fd);
 	if (create & KEEP_LOCKED_FLAGS)
 		flags |= locked_flags(fd) & ~(uint64_t)ST_RDONLY;
@@ -1203,6 +1215,17 @@ static int run_step(uint16_t op, struct cursor *c, struct failure *f)
 		int rc = chdir(path);
 		chdir_pending = rc < 0 && mode == CHDIR_TRY && (errno == EACCES || errno == EPERM);
 		return rc < 0 && !chdir_pending ? fail(f, errno, "chdir %s", path) : 0;
+	}
+	case OP_OPEN_SOURCE: {
+		const char *path = get_str(c);
+		uint32_t recursive = get_u32(c);
+		if (nsources >= sizeof(sources) / sizeof(sources[0]))
+			plan_invalid(c->step, "too many bind sources");
+		int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+		if (fd < 0)
+			return fail(f, errno, "open the bind source %s", path);
+		sources[nsources++] = fd;
+		return 0;
 	}
 	case OP_DETACH: {
 		const char *path = get_str(c);

@@ -497,6 +497,11 @@ describe.each(identities)('config edge cases as %s', (as) => {
       'linux.namespaces[0].type',
     ],
     [
+      'a namespace listed twice (the cgroup namespace of `tsrun spec` on a unified host, added again)',
+      (c: Config) => (c.linux = { ...c.linux, namespaces: [...(c.linux?.namespaces ?? []), { type: 'cgroup' }, { type: 'cgroup' }] }),
+      'namespace "cgroup" is listed twice',
+    ],
+    [
       'a relative mount destination',
       (c: Config) => (c.mounts = [{ destination: 'tmp', type: 'tmpfs', source: 'tmpfs' }]),
       'mounts[0].destination: "tmp" is not an absolute path',
@@ -583,6 +588,33 @@ describe('a rootful container in a user namespace', () => {
     expect(r.uid_map.trim().split(/\s+/)).toEqual(['0', '300000', '65536']);
     expect(r.uid).toBe(0);
     expect(mounts(r.mountinfo).get('/dev/null')?.fstype).toBe('devtmpfs');
+  });
+
+  it("bind sources are opened with the host root's rights: a directory the mapped root cannot search is still bound", () => {
+    const b = makeBundle('root', (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
+        uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+      };
+      c.mounts = [
+        ...(c.mounts ?? []),
+        { destination: '/data', type: 'bind', source: 'private/data', options: ['rbind'] },
+        { destination: '/file', type: 'bind', source: 'private/file', options: ['bind', 'ro'] },
+      ];
+    });
+    chmodSync(b.dir, 0o755);
+    chownSync(join(b.dir, 'rootfs'), 300000, 300000);
+    // Only the host's root may search private/: the container's root (host uid 300000) may not.
+    mkdirSync(join(b.dir, 'private', 'data'), { recursive: true, mode: 0o700 });
+    chmodSync(join(b.dir, 'private'), 0o700);
+    chownSync(join(b.dir, 'private', 'data'), 300000, 300000);
+    writeFileSync(join(b.dir, 'private', 'file'), 'secret-free');
+    chmodSync(join(b.dir, 'private', 'file'), 0o644);
+    const m = mounts((JSON.parse(runBundle(b).stdout) as ProbeReport).mountinfo);
+    expect(m.get('/data')).toBeDefined();
+    expect(m.get('/file')?.options).toContain('ro');
   });
 });
 

@@ -230,6 +230,23 @@ function containerPath(dest: string, where: string): string {
 const triples = (maps: readonly { containerID: number; hostID: number; size: number }[]) =>
   maps.flatMap((x) => [x.containerID, x.hostID, x.size]);
 
+/**
+ * Host-side steps copying the config's bind sources (detached trees) with the runtime's rights,
+ * before any namespace is joined: inside a user namespace its root may not reach them (a directory
+ * only the host's root may search). Returns each mount's source index, by mount index.
+ */
+function bindSourceSteps(config: Config, input: PlanInput, host: PlanStep[], idmapped: Map<number, unknown>): Map<number, number> {
+  const indexes = new Map<number, number>();
+  for (const [i, m] of (config.mounts ?? []).entries()) {
+    const { flags } = parseMountOptions(m.options);
+    const abs = resolve(input.bundleDir, m.source ?? '');
+    if ((m.type !== 'bind' && (flags & MS.BIND) === 0n) || idmapped.has(i) || !m.source || !existsSync(abs)) continue;
+    indexes.set(i, indexes.size);
+    host.push(steps.openSource(abs, (flags & MS.REC) !== 0n));
+  }
+  return indexes;
+}
+
 /** Host-side steps for idmapped bind mounts; returns where each copy goes, by mount index. */
 function idmapSteps(config: Config, input: PlanInput, host: PlanStep[]): Map<number, { target: string; create: number }> {
   const trees = new Map<number, { target: string; create: number }>();
@@ -258,7 +275,15 @@ function idmapSteps(config: Config, input: PlanInput, host: PlanStep[]): Map<num
  * runc does) by a step pushed to `late`, run once everything below it is in place: the devices of
  * a read-only /dev, and other mounts under it.
  */
-function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<NamespaceType>, idmapped: boolean, late: PlanStep[]): PlanStep[] {
+function mountSteps(
+  m: Mount,
+  index: number,
+  input: PlanInput,
+  newNs: Set<NamespaceType>,
+  idmapped: boolean,
+  late: PlanStep[],
+  sourceIndex: number | undefined,
+): PlanStep[] {
   const where = `mounts[${index}]`;
   const dest = containerPath(m.destination, `${where}.destination`);
   const opts = parseMountOptions(m.options);
@@ -297,8 +322,11 @@ function mountSteps(m: Mount, index: number, input: PlanInput, newNs: Set<Namesp
     if (!existsSync(abs)) throw new UserError(`config.json: ${where}.source: ${abs} does not exist`);
     const create = statSync(abs).isDirectory() ? CreateMode.Dir : CreateMode.File;
     // An idmapped mount is already attached, by the shim's parent side: only its options remain.
-    if (!idmapped)
-      out.push(steps.mount({ source: abs, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '', create }, what));
+    if (!idmapped) {
+      const byIndex =
+        sourceIndex === undefined ? { source: abs, create } : { source: String(sourceIndex), create: create | CreateMode.SourceIndex };
+      out.push(steps.mount({ ...byIndex, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '' }, what));
+    }
     const remount = flags & BIND_REMOUNT_FLAGS;
     if (remount !== 0n) {
       const locked = input.rootless ? hostMountFlags(realpathSync(abs)) & (MS.NOSUID | MS.NODEV | MS.NOEXEC) : 0n;
@@ -536,6 +564,9 @@ export function buildPlans(input: PlanInput): Plans {
   const host: PlanStep[] = [];
   // Idmapped mounts first, with host rights, before any namespace is joined.
   const trees = idmapSteps(config, input, host);
+  // A copy of a tree needs CAP_SYS_ADMIN over the runtime's mount namespace: root in the host's user namespace.
+  const hostRoot = !input.rootless && inInitialUserNamespace();
+  const sources = namespaces.has('user') && hostRoot ? bindSourceSteps(config, input, host, trees) : new Map<number, number>();
   for (const type of JOIN_ORDER) {
     const path = namespaces.get(type);
     if (path !== undefined) host.push(steps.setns(path, Number(NAMESPACES[type].flag), `join the ${type} namespace ${path}`));
@@ -609,7 +640,7 @@ export function buildPlans(input: PlanInput): Plans {
     }
     const mounts = config.mounts ?? [];
     const late: PlanStep[] = [];
-    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs, trees.has(i), late));
+    for (const [i, m] of mounts.entries()) out.push(...mountSteps(m, i, input, newNs, trees.has(i), late, sources.get(i)));
     out.push(
       ...deviceSteps(
         input,

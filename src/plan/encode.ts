@@ -5,7 +5,7 @@
  */
 import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 7;
+export const PLAN_VERSION = 8;
 /** OP_CONSOLE's owner that leaves the pty's owner as it is. */
 const CONSOLE_KEEP_OWNER = 0xffffffff;
 
@@ -39,6 +39,7 @@ export enum ShimOp {
   Chdir = 20,
   Mkdir = 47,
   Detach = 48,
+  OpenSource = 49,
   Hook = 21,
   OpenFifo = 22,
   Ready = 23,
@@ -98,6 +99,8 @@ export enum CreateMode {
   File = 2,
   /** With MS_REMOUNT: keep the target's nosuid/nodev/noexec/atime flags (a user namespace may not clear them). */
   KeepLockedFlags = 0x100,
+  /** The source is the index of an openSource step's copy, attached at the target. */
+  SourceIndex = 0x200,
 }
 
 export interface PlanStep {
@@ -216,6 +219,8 @@ export const steps = {
   chdir: (path: string, mode = ChdirMode.Now) =>
     step(ShimOp.Chdir, `change to the working directory "${path}"`, { str: path }, { u32: mode }),
   mkdir: (path: string, what: string) => step(ShimOp.Mkdir, what, { str: path }),
+  openSource: (path: string, recursive: boolean) =>
+    step(ShimOp.OpenSource, `copy the bind source ${path}`, { str: path }, { u32: recursive ? 1 : 0 }),
   detach: (path: string) => step(ShimOp.Detach, `detach the host's ${path}`, { str: path }),
   hook: (kind: string, h: { path: string; args: readonly string[]; env: readonly string[]; timeout: number; stdin: string; cwd: string }) =>
     step(
