@@ -57,6 +57,22 @@ describe('cgroup v2 driver, as root', () => {
     expect(existsSync(`${V2}/cgroup.controllers`)).toBe(true);
   });
 
+  it.each(['root', 'rootless'] as const)('tsrun spec (as %s) gives a cgroup namespace on a unified host only, as runc spec', (as) => {
+    const b = makeBundle(as);
+    const namespaces = (args: string[], unified: boolean) => {
+      const dir = join(b.dir, `spec-${unified}-${args.length}`);
+      mkdirSync(dir);
+      if (as === 'rootless') chownSync(dir, inject('rootlessUser').uid, inject('rootlessUser').gid);
+      const r = tsrunIn(b, ['spec', ...args, '--bundle', dir], undefined, unified ? wrapper(as) : undefined);
+      expect(r.code, r.stderr).toBe(0);
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Config;
+      return (config.linux?.namespaces ?? []).map((n) => n.type);
+    };
+    const args = as === 'rootless' ? ['--rootless'] : [];
+    expect(namespaces(args, true)).toContain('cgroup');
+    if (mode === 'hybrid') expect(namespaces(args, false)).not.toContain('cgroup');
+  });
+
   it('places the init in its cgroup, applies the controllers the tree has (hugetlb here), and delete removes it', () => {
     const path = `/tsrun-spec/${uniqueId()}`;
     const b = bundle('root', ['/probe', 'sleep', '30'], {

@@ -502,6 +502,11 @@ describe.each(identities)('config edge cases as %s', (as) => {
       'namespace "cgroup" is listed twice',
     ],
     [
+      'the sysctl kernel.hostname (as runc: "hostname" is the field for it)',
+      (c: Config) => (c.linux = { ...c.linux, sysctl: { 'kernel.hostname': 'other' } }),
+      'linux.sysctl "kernel.hostname" conflicts with the "hostname" field',
+    ],
+    [
       'a relative mount destination',
       (c: Config) => (c.mounts = [{ destination: 'tmp', type: 'tmpfs', source: 'tmpfs' }]),
       'mounts[0].destination: "tmp" is not an absolute path',

@@ -94,7 +94,7 @@ describe.each(identities)('lifecycle as %s', (as) => {
     const id = uniqueId();
     expect(tsrunIn(b, ['run', '--detach', '--bundle', b.dir, id]).code).toBe(0);
     const { pid } = state(b, id);
-    for (const bad of ['NOPE', '0', '99']) expect(tsrunIn(b, ['kill', id, bad]).stderr).toContain('invalid signal');
+    for (const bad of ['NOPE', '65', '99']) expect(tsrunIn(b, ['kill', id, bad]).stderr).toContain('invalid signal');
     expect(tsrunIn(b, ['kill', id, 'SIGCONT']).code).toBe(0);
     expect(tsrunIn(b, ['kill', id, '18']).code).toBe(0);
     expect(tsrunIn(b, ['kill', '--all', id, 'KILL']).code).toBe(0);
@@ -109,13 +109,17 @@ describe.each(identities)('lifecycle as %s', (as) => {
     expect(existsSync(join(b.root, id2))).toBe(false);
   });
 
-  it('delete --force of a created (never started) container', () => {
+  it('delete of a created (never started) container, with or without --force, kills and deletes it (as runc)', () => {
     const b = sleeping(as);
-    const id = uniqueId();
-    expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
-    const { pid } = state(b, id);
-    expect(tsrunIn(b, ['delete', '--force', id]).code).toBe(0);
-    expect(alive(pid)).toBe(false);
+    for (const args of [['delete', '--force'], ['delete']]) {
+      const id = uniqueId();
+      expect(tsrunIn(b, ['create', '--bundle', b.dir, id]).code).toBe(0);
+      const { pid } = state(b, id);
+      const r = tsrunIn(b, [...args, id]);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([0, '']);
+      expect(alive(pid)).toBe(false);
+      expect(existsSync(join(b.root, id))).toBe(false);
+    }
   });
 
   it('an id already in use is refused, and the first container is untouched', () => {

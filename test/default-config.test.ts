@@ -14,6 +14,13 @@ describe('tsrun spec configs', () => {
     expect(configSchema.parse(json)).toEqual(json);
   });
 
+  it('has a cgroup namespace only when asked (tsrun spec: on a unified host)', () => {
+    const types = (c: ReturnType<typeof defaultConfig>) => c.linux?.namespaces?.map((n) => n.type);
+    expect(types(defaultConfig())).toContain('cgroup');
+    expect(types(defaultConfig(false))).toEqual(['pid', 'network', 'ipc', 'uts', 'mount']);
+    expect(types(rootlessConfig(1, 1, false))).toEqual(['pid', 'ipc', 'uts', 'mount', 'user']);
+  });
+
   it('rootless maps the caller to root in a new user namespace and drops what needs host root', () => {
     const c = rootlessConfig(1234, 5678);
     expect(c.linux?.uidMappings).toEqual([{ containerID: 0, hostID: 1234, size: 1 }]);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ownV2CgroupPath } from '../src/cgroups/detect.js';
 import { processStartTime } from '../src/container/status.js';
 import { missingFd } from '../src/linux/inherited-fds.js';
+import { isHostIdMap } from '../src/linux/rootless.js';
 import { subIdRanges } from '../src/linux/subid.js';
 
 describe('subordinate id files', () => {
@@ -66,5 +67,21 @@ describe('fds passed on to a container (--preserve-fds)', () => {
     expect(missingFd(3, fds({ 3: '/dev/null', 4: 'pipe:[1]' }))).toEqual({ fd: 5, why: 'it is not open (EBADF)' });
     expect(missingFd(2, fds({ 3: 'anon_inode:[eventpoll]', 4: 'pipe:[1]' }))?.fd).toBe(3);
     expect(missingFd(2, fds({ 3: 'socket:[9]', 4: 'anon_inode:[eventfd]' }))?.why).toContain("tsrun's own anon_inode:[eventfd]");
+  });
+});
+
+describe('uid maps that are the host ids (not rootless)', () => {
+  it.each([
+    ['0 0 4294967295', true],
+    ['         0          0 4294967295\n', true],
+    ['0 0 1000\n1000 1000 4294966295', true],
+    ['1000 1000 4294966295\n0 0 1000', true],
+    ['0 0 4294967294', false],
+    ['0 1000 1', false],
+    ['0 1000 1\n1 100000 65536', false],
+    ['0 0 1000\n1000 2000 4294966295', false],
+    ['', false],
+  ])('%j → %s', (text, expected) => {
+    expect(isHostIdMap(text)).toBe(expected);
   });
 });

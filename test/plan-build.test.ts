@@ -39,16 +39,16 @@ describe('the plan compiler', () => {
     );
   });
 
-  it('orders the container side: mounts, devices, sysctls, masks, pivot, process, ready, start, exec', () => {
+  it('orders the container side: mounts, devices, sysctls, read-only paths, masks, pivot, process, ready, start, exec', () => {
     const c = base();
     c.linux = { ...c.linux, sysctl: { 'net.ipv4.ip_forward': '1' } };
     const { whats } = plans(c);
     const at = (w: string) => whats.findIndex((x) => x.startsWith(w));
     expect(at('mount proc')).toBeLessThan(at('create device /dev/null'));
     expect(at('create device /dev/null')).toBeLessThan(at('set sysctl'));
-    expect(at('set sysctl')).toBeLessThan(at('mask /proc/acpi'));
-    expect(at('mask /proc/acpi')).toBeLessThan(at('make /proc/sys read-only'));
-    expect(at('make /proc/sys read-only')).toBeLessThan(at('pivot_root'));
+    expect(at('set sysctl')).toBeLessThan(at('make /proc/sys read-only'));
+    expect(at('make /proc/sys read-only')).toBeLessThan(at('mask /proc/acpi')); // read-only paths, then masks (as runc)
+    expect(at('mask /proc/acpi')).toBeLessThan(at('pivot_root'));
     expect(at('pivot_root')).toBeLessThan(at('make the root filesystem read-only'));
     expect(at('limit the capability bounding set')).toBeLessThan(at('switch to uid'));
     expect(at('switch to uid')).toBeLessThan(at('set capabilities'));
@@ -90,11 +90,28 @@ describe('the plan compiler', () => {
     expect(withSysctl({ 'kernel.sem': '1 2 3 4' }, 'ipc')).toThrow('needs an ipc namespace');
     expect(withSysctl({ 'fs.mqueue.msg_max': '9' }, 'ipc')).toThrow('needs an ipc namespace');
     expect(withSysctl({ 'kernel.domainname': 'x' }, 'uts')).toThrow('needs a uts namespace');
+    expect(withSysctl({ 'kernel.domainname': 'x' })).not.toThrow();
     expect(withSysctl({ 'vm.swappiness': '1' })).toThrow(
       'linux.sysctl "vm.swappiness" is not namespaced: setting it would change the host',
     );
     expect(withSysctl({ 'net.ipv4.ip_forward': '1' }, undefined, { type: 'network', path: '/proc/self/ns/net' })).toThrow(
       "/proc/self/ns/net is tsrun's own network namespace",
+    );
+  });
+
+  it('refuses the uts names as sysctls where the config has a field for them (kernel.hostname always, as runc)', () => {
+    const withSysctl = (sysctl: Record<string, string>, edit: (c: ReturnType<typeof base>) => void = () => {}) => {
+      const c = base();
+      c.linux = { ...c.linux, sysctl };
+      edit(c);
+      return () => plans(c);
+    };
+    expect(withSysctl({ 'kernel.hostname': 'x' })).toThrow(
+      'config.json: linux.sysctl "kernel.hostname" conflicts with the "hostname" field: set the name there, not as a sysctl',
+    );
+    expect(withSysctl({ 'kernel.hostname': 'x' }, (c) => (c.hostname = undefined))).toThrow('conflicts with the "hostname" field');
+    expect(withSysctl({ 'kernel.domainname': 'x' }, (c) => (c.domainname = 'example.org'))).toThrow(
+      'conflicts with the "domainname" field',
     );
   });
 });

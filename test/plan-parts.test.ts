@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/cli/errors.js';
 import { parseSignal } from '../src/container/lifecycle.js';
-import { capabilityMask } from '../src/linux/capabilities.js';
+import { capabilityMask, capabilitySets } from '../src/linux/capabilities.js';
 import { MS, parseMountOptions, recursiveAttrsOf } from '../src/linux/mount-options.js';
 
 describe('mount options', () => {
@@ -29,15 +28,20 @@ describe('mount options', () => {
 });
 
 describe('capabilities', () => {
-  it('makes a mask, skipping what this kernel does not have', () => {
-    expect(capabilityMask(['CAP_CHOWN', 'CAP_KILL', 'CAP_CHECKPOINT_RESTORE'], 39, 'x')).toEqual({
+  it('makes a mask, skipping what this kernel does not have and names that are no capability (as runc)', () => {
+    expect(capabilityMask(['CAP_CHOWN', 'CAP_KILL', 'CAP_CHECKPOINT_RESTORE'], 39)).toEqual({
       mask: 0b100001n,
-      unknown: ['CAP_CHECKPOINT_RESTORE'],
+      skipped: ['CAP_CHECKPOINT_RESTORE'],
     });
+    expect(capabilityMask(['CAP_NOPE', 'chown', 'CAP_KILL'], 40)).toEqual({ mask: 0b100000n, skipped: ['CAP_NOPE', 'chown'] });
   });
-  it('refuses a name that is no capability', () => {
-    expect(() => capabilityMask(['CAP_NOPE'], 40, 'process.capabilities.bounding')).toThrow(UserError);
-    expect(() => capabilityMask(['chown'], 40, 'process.capabilities.bounding')).toThrow('"chown" is not a capability');
+  it('names every skipped capability of all the sets once, sorted', () => {
+    const { masks, skipped } = capabilitySets(
+      { bounding: ['CAP_KILL', 'CAP_FOO'], effective: ['CAP_BAR', 'CAP_FOO'], ambient: ['CAP_CHECKPOINT_RESTORE'] },
+      39,
+    );
+    expect(skipped).toEqual(['CAP_BAR', 'CAP_CHECKPOINT_RESTORE', 'CAP_FOO']);
+    expect(masks).toEqual({ bounding: 0b100000n, effective: 0n, inheritable: 0n, permitted: 0n, ambient: 0n });
   });
 });
 

@@ -25,6 +25,20 @@ export function ownV2CgroupPath(procSelfCgroup: string): string | undefined {
   return line?.slice(3);
 }
 
+/**
+ * The path of this process's cgroup in a hierarchy: the /proc/self/cgroup line with the
+ * hierarchy's controllers (v1), or the "0::" line (v2).
+ */
+export function ownCgroupPath(mount: CgroupMount, procSelfCgroup: string): string | undefined {
+  if (mount.fstype === 'cgroup2') return ownV2CgroupPath(procSelfCgroup);
+  const wanted = mount.options.split(',').sort().join(',');
+  for (const line of procSelfCgroup.split('\n')) {
+    const [, controllers, ...path] = line.split(':');
+    if (controllers !== undefined && controllers !== '' && controllers.split(',').sort().join(',') === wanted) return path.join(':');
+  }
+  return undefined;
+}
+
 export interface CgroupMount {
   point: string;
   fstype: 'cgroup' | 'cgroup2';

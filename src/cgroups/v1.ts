@@ -100,7 +100,10 @@ export class CgroupV1 implements CgroupManager {
       if (memory.swappiness !== undefined) this.write('memory', 'memory.swappiness', String(memory.swappiness));
       if (memory.disableOOMKiller) this.write('memory', 'memory.oom_control', '1');
       if (memory.useHierarchy !== undefined) this.write('memory', 'memory.use_hierarchy', memory.useHierarchy ? '1' : '0');
-      if (memory.kernel !== undefined || memory.kernelTCP !== undefined) skipped.push('memory.kernel/kernelTCP (removed from the kernel)');
+      // The TCP buffer limit still holds in v1 (runc 1.1.5 ignores it: the spec wins); kernel memory limits
+      // are no longer enforced (the kernel takes memory.kmem.limit_in_bytes and ignores it).
+      if (given(memory.kernelTCP)) this.write('memory', 'memory.kmem.tcp.limit_in_bytes', String(memory.kernelTCP));
+      if (memory.kernel !== undefined) skipped.push('memory.kernel (kernel memory limits are gone from the kernel)');
     }
     if (pids) this.write('pids', 'pids.max', Number(pids.limit) > 0 ? String(pids.limit) : 'max');
     if (cpu) {

@@ -10,7 +10,7 @@ import type { CgroupManager } from '../cgroups/manager.js';
 import { cgroupPath } from '../cgroups/path.js';
 import { cgroupManager } from '../cgroups/select.js';
 import { UserError } from '../cli/errors.js';
-import { runHooks } from '../hooks/run.js';
+import { runHooks, runHooksWarning } from '../hooks/run.js';
 import { SyscallError } from '../linux/errno.js';
 import { writeIdMaps } from '../linux/idmap.js';
 import { checkInheritedFds } from '../linux/inherited-fds.js';
@@ -90,6 +90,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     consoleSocket: opts.consoleSocket,
     pidfdSocket: opts.pidfdSocket,
     sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
+    cgroupPath: cgroup?.path,
     relay: opts.attached,
     // Attaching a device program takes privileges a rootless user lacks (its devices are the host's to guard).
     deviceFilter: opts.rootless ? undefined : cgroup?.deviceFilter(config.linux?.resources ?? {}),
@@ -164,9 +165,7 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
     }
     rmSync(dir, { recursive: true, force: true });
     // A failed create continues the lifecycle at its end (runtime.md): the poststop hooks run.
-    if (pid !== undefined) {
-      await runHooks('poststop', config.hooks?.poststop, stateDocument(base, 'stopped', 0)).catch((e: Error) => opts.warn(e.message));
-    }
+    if (pid !== undefined) await runHooksWarning('poststop', config.hooks?.poststop, stateDocument(base, 'stopped', 0), opts.warn);
     if (err instanceof ShimStepError) throw new UserError(err.message);
     throw err;
   }
@@ -265,7 +264,11 @@ export async function start(store: ContainerStore, id: string, warn: (msg: strin
   try {
     await runHooks('poststart', record.poststart, stateDocument(record, 'running', record.pid));
   } catch (err) {
-    warn((err as Error).message);
+    // runtime-spec 1.3 (runtime.md, step 9): an error, and the container stopped; delete then runs
+    // the poststop hooks. (runc 1.1 only warns.)
+    const stopped = await store.locked(id, () => stopContainer(record));
+    if (!stopped) warn(`container "${id}" did not stop after SIGKILL`);
+    throw new UserError(`${(err as Error).message}: the container was stopped, as runtime-spec 1.3 asks after a failing poststart hook`);
   }
 }
 
@@ -378,6 +381,15 @@ async function waitStopped(record: ContainerRecord, timeoutMs: number): Promise<
   return false;
 }
 
+/** Kills every process of the container and waits for the init to go (up to 10 s); false if it does not. */
+async function stopContainer(record: ContainerRecord): Promise<boolean> {
+  signalContainer(record, osConstants.signals.SIGKILL, true);
+  // A frozen task takes its SIGKILL only when thawed (cgroup v1).
+  const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
+  if (cgroup?.isFrozen()) cgroup.thaw();
+  return waitStopped(record, 10_000);
+}
+
 /** Takes down the mounts a container without its own mount namespace left under its rootfs, deepest first. */
 function unmountUnder(rootfs: string): void {
   const points = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -399,12 +411,11 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
     const record = await store.load(id);
     const status = store.status(record, true);
     if (status !== 'stopped') {
-      if (!force) throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
-      signalContainer(record, osConstants.signals.SIGKILL, true);
-      // A frozen task takes its SIGKILL only when thawed (cgroup v1).
-      const cgroup = record.cgroupPath === undefined ? undefined : cgroupManager(record.cgroupPath);
-      if (cgroup?.isFrozen()) cgroup.thaw();
-      if (!(await waitStopped(record, 10_000))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
+      // A created container, whose program never ran, is killed and deleted as runc does (engines
+      // rely on it), though runtime-spec says delete of a container not stopped fails (README).
+      if (!force && status !== 'created')
+        throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
+      if (!(await stopContainer(record))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
     // A create that died may have left its process waiting for a plan or for start.
     if (record.creating && record.pid !== 0 && signalProcess(record.pid, record.pidStartTime, osConstants.signals.SIGKILL)) {
@@ -422,9 +433,5 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
     store.remove(id);
     return record;
   });
-  try {
-    await runHooks('poststop', record.poststop, stateDocument(record, 'stopped', 0));
-  } catch (err) {
-    warn((err as Error).message);
-  }
+  await runHooksWarning('poststop', record.poststop, stateDocument(record, 'stopped', 0), warn);
 }

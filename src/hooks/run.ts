@@ -40,6 +40,16 @@ export function runHook(kind: HookKind, hook: Hook, state: string): Promise<void
   });
 }
 
+/** Runs hooks in order; a failing one is a warning and the rest still run (poststop hooks: runtime.md step 13). */
+export async function runHooksWarning(
+  kind: HookKind,
+  hooks: readonly Hook[] | undefined,
+  state: string,
+  warn: (msg: string) => void,
+): Promise<void> {
+  for (const hook of hooks ?? []) await runHook(kind, hook, state).catch((err: Error) => warn(err.message));
+}
+
 /** Runs hooks in order; the first failure stops the rest. */
 export async function runHooks(kind: HookKind, hooks: readonly Hook[] | undefined, state: string): Promise<void> {
   for (const hook of hooks ?? []) await runHook(kind, hook, state);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../cli/errors.js';
+import type { Process } from '../spec/config.js';
 
 /** Capability numbers of linux/capability.h, by the names config.json uses. */
 export const CAPABILITIES: Readonly<Record<string, number>> = {
@@ -52,17 +52,36 @@ export function lastCap(): number {
 }
 
 /**
- * A capability set as a bitmask. Capabilities newer than this kernel are left out and returned in
- * `unknown` (engines pass lists for newer kernels); a name that is no capability at all is an error.
+ * A capability set as a bitmask. A name that is no capability tsrun knows, or one newer than this
+ * kernel, is left out and returned in `skipped`: engines pass lists made for newer kernels and
+ * runtimes, and runc and crun skip those too.
  */
-export function capabilityMask(names: readonly string[] | undefined, last: number, where: string): { mask: bigint; unknown: string[] } {
+export function capabilityMask(names: readonly string[] | undefined, last: number): { mask: bigint; skipped: string[] } {
   let mask = 0n;
-  const unknown: string[] = [];
+  const skipped: string[] = [];
   for (const name of names ?? []) {
     const n = CAPABILITIES[name];
-    if (n === undefined) throw new UserError(`config.json: ${where}: "${name}" is not a capability`);
-    if (n > last) unknown.push(name);
+    if (n === undefined || n > last) skipped.push(name);
     else mask |= 1n << BigInt(n);
   }
-  return { mask, unknown };
+  return { mask, skipped };
+}
+
+export type CapabilitySet = keyof NonNullable<Process['capabilities']>;
+
+/** Every set of process.capabilities as a mask, and the names skipped in any of them (once each, sorted: one warning). */
+export function capabilitySets(
+  caps: NonNullable<Process['capabilities']>,
+  last: number,
+): { masks: Record<CapabilitySet, bigint>; skipped: string[] } {
+  const names: CapabilitySet[] = ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'];
+  const skipped = new Set<string>();
+  const masks = Object.fromEntries(
+    names.map((name) => {
+      const set = capabilityMask(caps[name], last);
+      for (const s of set.skipped) skipped.add(s);
+      return [name, set.mask];
+    }),
+  ) as Record<CapabilitySet, bigint>;
+  return { masks, skipped: [...skipped].sort() };
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { cgroupMode, cgroupMounts } from '../cgroups/detect.js';
+import { type CgroupMount, cgroupMode, cgroupMounts, ownCgroupPath } from '../cgroups/detect.js';
 import { UserError } from '../cli/errors.js';
 import { hookEnv } from '../hooks/env.js';
 import { type CapabilitySet, capabilitySets, lastCap } from '../linux/capabilities.js';
@@ -41,6 +41,8 @@ export interface PlanInput {
   consoleSocket?: string;
   /** --pidfd-socket: where a pidfd of the container process goes. */
   pidfdSocket?: string;
+  /** The container's cgroup (the same path in every hierarchy); undefined when it has none of its own. */
+  cgroupPath?: string;
   /** A cgroup v2 device program to attach to the container's cgroup before it starts. */
   deviceFilter?: { cgroupDir: string; program: Uint8Array };
   warn: (msg: string) => void;
@@ -106,6 +108,10 @@ function checkSysctls(config: Config, namespaces: Map<NamespaceType, string | un
     const where = `config.json: linux.sysctl "${key}"`;
     const type = sysctlNamespace(key);
     if (type === undefined) throw new UserError(`${where} is not namespaced: setting it would change the host`);
+    // The uts names have fields of their own: kernel.hostname is always refused (runc's rule), kernel.domainname beside "domainname".
+    const field =
+      key === 'kernel.hostname' ? 'hostname' : key === 'kernel.domainname' && config.domainname !== undefined ? 'domainname' : undefined;
+    if (field !== undefined) throw new UserError(`${where} conflicts with the "${field}" field: set the name there, not as a sysctl`);
     if (!namespaces.has(type))
       throw new UserError(
         `${where} needs ${type === 'ipc' ? 'an' : 'a'} ${type} namespace of the container's own (add {"type": "${type}"})`,
@@ -302,18 +308,11 @@ function mountSteps(
     source = '/sys';
     flags |= MS.BIND | MS.REC | MS.RDONLY;
   }
-  if ((type === 'cgroup' || type === 'cgroup2') && newNs.has('cgroup')) {
-    const own = ownCgroupMounts(dest, flags, newNs);
-    if (own) return own;
-  }
-  // Otherwise the host's cgroup tree, bound: its flags (read-only above all) must hold for every hierarchy below it.
-  let bindRecursiveFlags = false;
   if (type === 'cgroup' || type === 'cgroup2') {
-    type = 'bind';
-    source = '/sys/fs/cgroup';
-    flags |= MS.BIND | MS.REC;
-    bindRecursiveFlags = true;
+    const own = newNs.has('cgroup') ? ownCgroupMounts(dest, flags, newNs) : undefined;
+    return own ?? boundCgroupMounts(dest, flags, input);
   }
+  let bindRecursiveFlags = false;
   const isBind = type === 'bind' || (flags & MS.BIND) !== 0n;
   if (isBind && resolve(input.bundleDir, source) === '/sys') bindRecursiveFlags = true;
   if (isBind) {
@@ -404,6 +403,51 @@ function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>)
     out.push(
       steps.mount(
         { source: '', target: dest, fstype: '', flags: MS.REMOUNT | safe, data: 'mode=755', create: CreateMode.None },
+        `make "${dest}" read-only`,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Without a cgroup namespace (or one v1 cannot be mounted in): a tmpfs holding, for each of the
+ * host's hierarchies, a read-only bind of the container's own cgroup there (tsrun's own where the
+ * container has none), so it sees its cgroup and nothing above it, as under runc.
+ */
+function boundCgroupMounts(dest: string, flags: bigint, input: PlanInput): PlanStep[] {
+  const safe = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const keep = input.rootless ? CreateMode.KeepLockedFlags : 0;
+  const self = readFileSync('/proc/self/cgroup', 'utf8');
+  const bind = (source: string, target: string, what: string): PlanStep[] => [
+    steps.mount({ source, target, fstype: '', flags: MS.BIND, data: '', create: CreateMode.Dir }, what),
+    steps.mount(
+      { source: '', target, fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY | safe, data: '', create: keep },
+      `make "${target}" read-only`,
+    ),
+  ];
+  const own = (m: CgroupMount) => input.cgroupPath ?? ownCgroupPath(m, self) ?? '/';
+  if (cgroupMode() === 'unified') {
+    const [v2] = cgroupMounts().filter((m) => m.point === HOST_CGROUP_ROOT);
+    return v2 ? bind(join(v2.point, own(v2)), dest, `bind the container's cgroup on "${dest}"`) : [];
+  }
+  const out = [
+    steps.mount(
+      { source: 'tmpfs', target: dest, fstype: 'tmpfs', flags: safe, data: 'mode=755', create: CreateMode.Dir },
+      `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
+    ),
+  ];
+  for (const m of cgroupMounts().filter((m) => dirname(m.point) === HOST_CGROUP_ROOT)) {
+    const target = `${dest}/${basename(m.point)}`;
+    out.push(...bind(join(m.point, own(m)), target, `bind the container's cgroup of ${m.options || 'cgroup2'} on "${target}"`));
+  }
+  for (const entry of readdirSync(HOST_CGROUP_ROOT, { withFileTypes: true }).filter((e) => e.isSymbolicLink())) {
+    out.push(steps.symlink(readlinkSync(join(HOST_CGROUP_ROOT, entry.name)), `${dest}/${entry.name}`));
+  }
+  if (flags & MS.RDONLY) {
+    out.push(
+      steps.mount(
+        { source: '', target: dest, fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY | safe, data: '', create: keep },
         `make "${dest}" read-only`,
       ),
     );

@@ -18,8 +18,12 @@ const mounts: Mount[] = [
   { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
 ];
 
-/** The config `tsrun spec` writes: a shell in a read-only rootfs with runc's default isolation. */
-export function defaultConfig(): Config {
+/**
+ * The config `tsrun spec` writes: a shell in a read-only rootfs with runc's default isolation.
+ * cgroupNamespace: whether it has a cgroup namespace (`tsrun spec`, as `runc spec`, gives one only
+ * on a unified cgroup v2 host).
+ */
+export function defaultConfig(cgroupNamespace = true): Config {
   return {
     ociVersion: SPEC_VERSION,
     process: {
@@ -37,7 +41,14 @@ export function defaultConfig(): Config {
     mounts,
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        ...(cgroupNamespace ? [{ type: 'cgroup' as const }] : []),
+      ],
       maskedPaths: [
         '/proc/acpi',
         '/proc/asound',
@@ -60,8 +71,8 @@ export function defaultConfig(): Config {
  * namespace (it could not be configured), /sys bound instead of mounted, no host cgroup mount,
  * no devpts gid= (group 5 is not mapped) and no resource limits.
  */
-export function rootlessConfig(uid: number, gid: number): Config {
-  const config = defaultConfig();
+export function rootlessConfig(uid: number, gid: number, cgroupNamespace = true): Config {
+  const config = defaultConfig(cgroupNamespace);
   const linux = config.linux ?? {};
   config.mounts = (config.mounts ?? [])
     .filter((m) => m.type !== 'cgroup')
