@@ -183,6 +183,14 @@ describe.each(identities)('what the container process sees, as %s', (as) => {
       c.process = { ...c.process, cwd: '/', env: ['PATH=/bin', 'HOME=/set'] };
     });
     expect(init.env).toEqual(['PATH=/bin', 'HOME=/set']);
+    // A masked /etc/passwd is empty to the process: HOME is / (as runc reads it, after the masks).
+    const masked = makeBundle(as, (c) => {
+      c.linux = { ...c.linux, maskedPaths: [...(c.linux?.maskedPaths ?? []), '/etc/passwd'] };
+    });
+    mkdirSync(join(masked.dir, 'rootfs', 'etc'));
+    writeFileSync(join(masked.dir, 'rootfs', 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    ownBundle(masked);
+    expect((JSON.parse(runBundle(masked).stdout) as ProbeReport).env).toContain('HOME=/');
   });
 
   it('ambient capabilities not also permitted and inheritable are left out, silently, as runc does (runc spec’s default runs)', () => {

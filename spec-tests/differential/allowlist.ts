@@ -39,7 +39,6 @@ export interface NewDifference extends Entry {
   repro: string;
 }
 
-const ABSENT = /^\(absent\)$/;
 const RAN = /^ran$/;
 const failed = (text: RegExp) => (v: string) => v.startsWith('failed') && text.test(v);
 /** "mount /a/b #2 | opts" → "/a/b"; "dev /dev/x" → "/dev/x". */
@@ -172,16 +171,7 @@ export const ALLOWED: Deliberate[] = [
   },
 ];
 
-export const KNOWN_OPEN: KnownOpen[] = [
-  {
-    id: 'HOME read from a masked /etc/passwd',
-    item: 15,
-    why: 'runc looks HOME up after maskedPaths are applied (a masked /etc/passwd gives "/"); tsrun reads /etc/passwd before masking',
-    field: /^env HOME$/,
-    runc: /^\/$/,
-    when: (c) => (c.config.linux?.maskedPaths ?? []).includes('/etc/passwd'),
-  },
-];
+export const KNOWN_OPEN: KnownOpen[] = [];
 
 export const NEW: NewDifference[] = [
   {
@@ -194,36 +184,6 @@ export const NEW: NewDifference[] = [
       const rules = (c.config.linux?.seccomp?.syscalls ?? []).filter((r) => r.names.includes(syscallOf(d.field)));
       return new Set(rules.map((r) => r.action)).size > 1;
     },
-  },
-  {
-    id: 'hybrid host: cgroup2 mounted at /sys/fs/cgroup/unified',
-    why: "on a hybrid host tsrun's cgroup mount adds the v2 tree at /sys/fs/cgroup/unified; runc 1.1.5 mounts only the v1 hierarchies",
-    repro: 'tsrun spec as root on this host, /probe diff: tsrun has a cgroup2 mount at /sys/fs/cgroup/unified, runc none',
-    field: /^(mount )?\/sys\/fs\/cgroup\/unified( #\d+)?$/,
-    runc: ABSENT,
-  },
-  {
-    id: 'cgroup mount: source names',
-    why: 'runc names the tmpfs at /sys/fs/cgroup "tmpfs" and a named hierarchy by its name ("systemd"); tsrun uses the config\'s source ("cgroup") for all',
-    repro: 'tsrun spec (cgroup namespace, /sys/fs/cgroup mount), /probe diff: mountinfo sources differ',
-    field: /^mount \/sys\/fs\/cgroup(\/\S+)?( #\d+)?$/,
-    pair: (r, t) => r.replace(/src=\S+/, '') === t.replace(/src=\S+/, ''),
-  },
-  {
-    id: '/dev/ptmx link without a /dev/pts mount',
-    why: 'runc always makes /dev/ptmx → pts/ptmx; tsrun only with a devpts mount',
-    repro: 'docker fixture without its /dev/pts mount: runc /dev/ptmx is a link, tsrun has none',
-    field: /^dev \/dev\/ptmx$/,
-    tsrun: ABSENT,
-    when: (c) => mountAt(c, '/dev/pts').length === 0,
-  },
-  {
-    id: 'default devices without a /dev mount',
-    why: "the spec says the runtime supplies the default devices; without a /dev mount runc still makes them (and the /dev/fd, stdio links) in the rootfs's /dev, tsrun does not",
-    repro: 'tsrun spec --rootless without its /dev mount, as the user: runc /dev/null etc. exist, tsrun none',
-    field: /^(dev|mount) \/dev\/(null|zero|full|random|urandom|tty|fd|stdin|stdout|stderr|ptmx|pts|shm|mqueue)$/,
-    tsrun: ABSENT,
-    when: (c) => mountAt(c, '/dev').length === 0,
   },
 ];
 

@@ -67,7 +67,11 @@ export async function create(store: ContainerStore, opts: CreateOptions): Promis
   if (opts.listenFds > 0 && config.process) config.process.env = [...(config.process.env ?? []), ...activationEnv(opts.listenFds)];
   const extraFds = opts.listenFds + opts.preserveFds;
   const rootfs = rootfsPath(config, bundle.dir);
-  if (config.process) config.process.env = withHome(config.process.env ?? [], rootfs, config.process.user?.uid ?? 0);
+  if (config.process) {
+    // A masked /etc/passwd (or a masked directory above it) is empty to the process: no home from it.
+    const masked = (config.linux?.maskedPaths ?? []).some((p) => `/etc/passwd/`.startsWith(p.endsWith('/') ? p : `${p}/`));
+    config.process.env = withHome(config.process.env ?? [], masked ? undefined : rootfs, config.process.user?.uid ?? 0);
+  }
   const fdsFlag = `${opts.listenFds > 0 ? `LISTEN_FDS=${opts.listenFds} and ` : ''}--preserve-fds ${opts.preserveFds}`;
   checkInheritedFds(extraFds, fdsFlag);
   store.checkAbsent(opts.id);
@@ -188,7 +192,7 @@ function placement(config: Config, opts: CreateOptions): CgroupManager | undefin
     const others = manager?.pids().length ?? 0;
     if (others > 0) {
       throw new UserError(
-        `config.json: linux.cgroupsPath: the cgroup ${path} already holds ${others} process(es): a container needs a cgroup of its own`,
+        `config.json: linux.cgroupsPath: the cgroup ${path} already holds ${others} process(es): a container needs a cgroup of its own (delete and kill --all would kill them); choose another cgroupsPath, or stop what runs there`,
       );
     }
     if (manager) return manager;

@@ -28,9 +28,9 @@ export function passwdHome(root: string, uid: number): string | undefined {
 
 /**
  * The process's environment with HOME, when it names none: the user's home from the container's
- * passwd, else "/" (what runc and crun give).
+ * passwd (none without a root to read it from), else "/" (what runc and crun give).
  */
-export function withHome(env: readonly string[], root: string, uid: number): string[] {
+export function withHome(env: readonly string[], root: string | undefined, uid: number): string[] {
   if (env.some((e) => e.startsWith('HOME='))) return [...env];
-  return [...env, `HOME=${passwdHome(root, uid) ?? '/'}`];
+  return [...env, `HOME=${(root !== undefined && passwdHome(root, uid)) || '/'}`];
 }

@@ -383,15 +383,22 @@ function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>)
   if (mode === 'none' || newNs.has('user')) return undefined;
   const out = [
     steps.mount(
-      { source: 'cgroup', target: dest, fstype: 'tmpfs', flags: safe & ~MS.RDONLY, data: 'mode=755', create: CreateMode.Dir },
+      { source: 'tmpfs', target: dest, fstype: 'tmpfs', flags: safe & ~MS.RDONLY, data: 'mode=755', create: CreateMode.Dir },
       `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
     ),
   ];
-  for (const m of cgroupMounts().filter((m) => dirname(m.point) === HOST_CGROUP_ROOT)) {
+  for (const m of v1Hierarchies()) {
     const target = `${dest}/${basename(m.point)}`;
     out.push(
       steps.mount(
-        { source: 'cgroup', target, fstype: m.fstype, flags: safe, data: m.options, create: CreateMode.Dir },
+        {
+          source: m.options.match(/name=([^,]+)/)?.[1] ?? 'cgroup',
+          target,
+          fstype: m.fstype,
+          flags: safe,
+          data: m.options,
+          create: CreateMode.Dir,
+        },
         `mount ${m.fstype} ${m.options} on "${target}"`,
       ),
     );
@@ -409,6 +416,9 @@ function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>)
   }
   return out;
 }
+
+/** The host's v1 hierarchies (a hybrid host's v2 tree is left out of the container's view, as runc does). */
+const v1Hierarchies = () => cgroupMounts().filter((m) => m.fstype === 'cgroup' && dirname(m.point) === HOST_CGROUP_ROOT);
 
 /**
  * Without a cgroup namespace (or one v1 cannot be mounted in): a tmpfs holding, for each of the
@@ -437,7 +447,7 @@ function boundCgroupMounts(dest: string, flags: bigint, input: PlanInput): PlanS
       `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
     ),
   ];
-  for (const m of cgroupMounts().filter((m) => dirname(m.point) === HOST_CGROUP_ROOT)) {
+  for (const m of v1Hierarchies()) {
     const target = `${dest}/${basename(m.point)}`;
     out.push(...bind(join(m.point, own(m)), target, `bind the container's cgroup of ${m.options || 'cgroup2'} on "${target}"`));
   }
@@ -455,7 +465,7 @@ function boundCgroupMounts(dest: string, flags: bigint, input: PlanInput): PlanS
   return out;
 }
 
-function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): PlanStep[] {
+function deviceSteps(input: PlanInput, setupDev: boolean, inUserNs: boolean): PlanStep[] {
   const out: PlanStep[] = [];
   const node = (path: string, mode: number, major: number, minor: number, uid: number, gid: number) => {
     if (inUserNs) {
@@ -470,16 +480,15 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
       out.push(steps.mknod(path, mode, makedev(major, minor), uid, gid, Existing.Keep));
     }
   };
-  const devpts = input.config.mounts?.some((m) => m.destination === '/dev/pts') ?? false;
-  // With a devpts of its own the container's /dev/ptmx is a link into it, whatever the config lists there.
   const configured = input.config.linux?.devices ?? [];
-  if (devMounted) {
+  if (setupDev) {
     // A device the config lists at a default device's path takes its place.
     for (const d of DEFAULT_DEVICES.filter((d) => !configured.some((c) => c.path === d.path)))
       node(d.path, S_IFCHR | 0o666, d.major, d.minor, 0, 0);
   }
   for (const [i, d] of configured.entries()) {
-    if (devpts && devMounted && d.path === '/dev/ptmx') continue;
+    // The container's /dev/ptmx is a link into its devpts, whatever the config lists there.
+    if (setupDev && d.path === '/dev/ptmx') continue;
     const path = containerPath(d.path, `linux.devices[${i}].path`);
     const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
     if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
@@ -487,10 +496,10 @@ function deviceSteps(input: PlanInput, devMounted: boolean, inUserNs: boolean): 
     }
     node(path, kind | (d.fileMode ?? 0o666), Number(d.major ?? 0), Number(d.minor ?? 0), d.uid ?? 0, d.gid ?? 0);
   }
-  if (devMounted) {
+  if (setupDev) {
     for (const [target, link] of DEV_SYMLINKS) out.push(steps.symlink(target, link, Existing.Keep));
     // The container's ptmx is its devpts's: whatever the image had there gives way.
-    if (devpts) out.push(steps.symlink('pts/ptmx', '/dev/ptmx', Existing.Replace));
+    out.push(steps.symlink('pts/ptmx', '/dev/ptmx', Existing.Replace));
   }
   return out;
 }
@@ -688,7 +697,9 @@ export function buildPlans(input: PlanInput): Plans {
     out.push(
       ...deviceSteps(
         input,
-        mounts.some((m) => m.destination === '/dev'),
+        // The container's /dev is set up unless it is a bind (of the host's /dev, say): as runc, also in
+        // the image's own /dev when nothing is mounted there (the spec's default devices must exist).
+        !mounts.some((m) => m.destination === '/dev' && (m.type === 'bind' || (parseMountOptions(m.options).flags & MS.BIND) !== 0n)),
         // No mknod in any user namespace but the host's: the container's own, or the one tsrun runs in.
         namespaces.has('user') || !inInitialUserNamespace(),
       ),
