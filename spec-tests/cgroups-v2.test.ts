@@ -4,7 +4,7 @@
  * mount namespace of its own where that v2 tree is mounted on /sys/fs/cgroup: to tsrun the host
  * is unified. On a unified host the calls run as they are.
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cgroupMode } from '../src/cgroups/detect.js';
@@ -89,6 +89,24 @@ describe('cgroup v2 driver, as root', () => {
     expect(read(`/proc/${pid}/cgroup`).split('\n')).toContain(`0::${path}`);
     expect(v2(b, ['delete', '--force', id]).code).toBe(0);
     expect(existsSync(`${V2}${path}`)).toBe(false);
+  });
+
+  it('a cgroup frozen beforehand (cgroup.freeze of the parent) is refused at once; nothing is left', () => {
+    const parent = `/tsrun-spec/${uniqueId('frozen')}`;
+    mkdirSync(`${V2}${parent}`, { recursive: true });
+    writeFileSync(`${V2}${parent}/cgroup.freeze`, '1');
+    try {
+      const b = bundle('root', ['/probe'], { cgroupsPath: `${parent}/c` });
+      const id = uniqueId();
+      const r = v2(b, ['create', '--bundle', b.dir, id]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cgroup ${parent}/c is frozen`);
+      expect(r.stderr).toContain('cgroup.freeze 0');
+      expect(existsSync(`${V2}${parent}/c`)).toBe(false);
+    } finally {
+      writeFileSync(`${V2}${parent}/cgroup.freeze`, '0');
+      rmdirSync(`${V2}${parent}`);
+    }
   });
 
   it("the container's /sys/fs/cgroup is a cgroup2 mount whose root is its own cgroup", () => {
