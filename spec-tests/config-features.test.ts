@@ -576,16 +576,19 @@ describe.each(identities)('config edge cases as %s', (as) => {
 });
 
 describe('a rootful container in a user namespace', () => {
+  /** A user namespace mapping 65536 ids from host uid/gid 300000. */
+  const mapped = (c: Config) => {
+    c.linux = {
+      ...c.linux,
+      namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
+      uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
+    };
+  };
+
   it('maps many ids, binds devices from the host instead of mknod', () => {
     // The container's root (host uid 300000) must be able to reach its root filesystem.
-    const b = makeBundle('root', (c) => {
-      c.linux = {
-        ...c.linux,
-        namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
-        uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
-        gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
-      };
-    });
+    const b = makeBundle('root', mapped);
     chmodSync(b.dir, 0o755);
     // A user-namespaced image belongs to the ids it maps to: its root creates its own mount points.
     chownSync(join(b.dir, 'rootfs'), 300000, 300000);
@@ -597,12 +600,7 @@ describe('a rootful container in a user namespace', () => {
 
   it("bind sources are opened with the host root's rights: a directory the mapped root cannot search is still bound", () => {
     const b = makeBundle('root', (c) => {
-      c.linux = {
-        ...c.linux,
-        namespaces: [...(c.linux?.namespaces ?? []), { type: 'user' }],
-        uidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
-        gidMappings: [{ containerID: 0, hostID: 300000, size: 65536 }],
-      };
+      mapped(c);
       c.mounts = [
         ...(c.mounts ?? []),
         { destination: '/data', type: 'bind', source: 'private/data', options: ['rbind'] },

@@ -52,9 +52,14 @@ describe.each(identities)('seccomp in real containers, as %s', (as) => {
   it('argument filters: personality only with the allowed values', () => {
     const profile = {
       defaultAction: 'SCMP_ACT_ALLOW' as const,
+      // As runc reads rules: one conditional rule (an ALLOW beside an unconditional ERRNO would not count).
       syscalls: [
-        { names: ['personality'], action: 'SCMP_ACT_ALLOW' as const, args: [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: 0xffffffff }] },
-        { names: ['personality'], action: 'SCMP_ACT_ERRNO' as const, errnoRet: 1 },
+        {
+          names: ['personality'],
+          action: 'SCMP_ACT_ERRNO' as const,
+          errnoRet: 1,
+          args: [{ index: 0, op: 'SCMP_CMP_NE' as const, value: 0xffffffff }],
+        },
       ],
     };
     expect(Number(runBundle(bundle(as, ['/probe', 'personality', '0xffffffff'], profile)).stdout)).toBeGreaterThanOrEqual(0);

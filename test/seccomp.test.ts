@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionValue, archInfo, compileSeccomp, type Seccomp, SUPPORTED_ARCHES } from '../src/seccomp/compile.js';
+import { actionValue, archInfo, compileSeccomp, libseccompOrder, type Seccomp, SUPPORTED_ARCHES } from '../src/seccomp/compile.js';
 import { disassemble } from '../src/seccomp/disasm.js';
 import x86 from '../src/seccomp/tables/x86.json' with { type: 'json' };
 import x86_64 from '../src/seccomp/tables/x86_64.json' with { type: 'json' };
@@ -12,6 +12,8 @@ const AARCH64 = 0xc00000b7;
 const ALLOW = 0x7fff0000;
 const KILL_THREAD = 0;
 const errno = (n: number) => 0x00050000 | n;
+
+type Rule = NonNullable<Seccomp['syscalls']>[number];
 
 const run = (profile: Seccomp, nr: number, args: bigint[] = [], arch = X86_64) =>
   runFilter(compileSeccomp(profile).program, { nr, arch, args });
@@ -126,7 +128,7 @@ describe('seccomp compiler', () => {
     expect(hit(p, 0x1300000034n)).toBe(false);
   });
 
-  it('several conditions in a rule must all hold; rules for one syscall are tried in order', () => {
+  it('several conditions in a rule must all hold', () => {
     const p: Seccomp = {
       defaultAction: 'SCMP_ACT_ERRNO',
       syscalls: [
@@ -144,6 +146,55 @@ describe('seccomp compiler', () => {
     expect(run(p, x86_64.kill, [1n, 9n])).toBe(ALLOW);
     expect(run(p, x86_64.kill, [2n, 9n])).toBe(errno(1));
     expect(run(p, x86_64.kill, [2n, 15n])).toBe(errno(3));
+  });
+
+  it('one syscall in several rules: as runc through libseccomp', () => {
+    const EACCES = 13;
+    const acct = (defaultAction: Seccomp['defaultAction'], first: Rule, second: Rule): Seccomp => ({
+      defaultAction,
+      syscalls: [first, second],
+    });
+    const allow: Rule = { names: ['acct'], action: 'SCMP_ACT_ALLOW' };
+    const eacces: Rule = { names: ['acct'], action: 'SCMP_ACT_ERRNO', errnoRet: EACCES };
+    // A rule with the default's action is left out: it does not hide a later one.
+    expect(run(acct('SCMP_ACT_ALLOW', allow, eacces), x86_64.acct)).toBe(errno(EACCES));
+    // Otherwise the first unconditional rule decides, whatever follows.
+    expect(run(acct('SCMP_ACT_ERRNO', allow, eacces), x86_64.acct)).toBe(ALLOW);
+    expect(run(acct('SCMP_ACT_ERRNO', eacces, allow), x86_64.acct)).toBe(errno(EACCES));
+    // An unconditional rule overrides conditional ones, before it or after.
+    const kill: Rule = { names: ['acct'], action: 'SCMP_ACT_KILL_PROCESS', args: [{ index: 0, op: 'SCMP_CMP_EQ', value: 0 }] };
+    expect(run(acct('SCMP_ACT_ERRNO', kill, allow), x86_64.acct, [0n])).toBe(ALLOW);
+    expect(run(acct('SCMP_ACT_ERRNO', allow, kill), x86_64.acct, [0n])).toBe(ALLOW);
+    // A MASKED_EQ with mask 0 tests nothing: its rule is unconditional.
+    const always: Rule = { ...eacces, args: [{ index: 1, op: 'SCMP_CMP_MASKED_EQ', value: 0, valueTwo: 0 }] };
+    expect(run(acct('SCMP_ACT_ALLOW', kill, always), x86_64.acct, [0n])).toBe(errno(EACCES));
+    // Conditional rules go in libseccomp's order: a test of a later argument first, whatever the profile order.
+    const onArg = (index: number, action: Seccomp['defaultAction']): Rule => ({
+      names: ['acct'],
+      action,
+      args: [{ index, op: 'SCMP_CMP_EQ', value: 7 }],
+    });
+    for (const p of [
+      acct('SCMP_ACT_ERRNO', onArg(0, 'SCMP_ACT_ALLOW'), onArg(2, 'SCMP_ACT_TRAP')),
+      acct('SCMP_ACT_ERRNO', onArg(2, 'SCMP_ACT_TRAP'), onArg(0, 'SCMP_ACT_ALLOW')),
+    ]) {
+      expect(run(p, x86_64.acct, [7n, 0n, 7n])).toBe(0x00030000);
+      expect(run(p, x86_64.acct, [7n, 0n, 0n])).toBe(ALLOW);
+    }
+    // ... and, testing one argument, a larger value first (a smaller one for LT and LE).
+    const ge = (value: number, action: Seccomp['defaultAction']): Rule => ({
+      names: ['acct'],
+      action,
+      args: [{ index: 0, op: 'SCMP_CMP_GE', value }],
+    });
+    const arm = (p: Seccomp) =>
+      runFilter(compileSeccomp({ ...p, architectures: ['SCMP_ARCH_ARM'] }).program, {
+        nr: archInfo('SCMP_ARCH_ARM')?.table.acct ?? -1,
+        arch: archInfo('SCMP_ARCH_ARM')?.audit ?? 0,
+        args: [9n],
+      });
+    expect(arm(acct('SCMP_ACT_ERRNO', ge(1, 'SCMP_ACT_ALLOW'), ge(5, 'SCMP_ACT_TRAP')))).toBe(0x00030000);
+    expect(arm(acct('SCMP_ACT_ERRNO', ge(5, 'SCMP_ACT_TRAP'), ge(1, 'SCMP_ACT_ALLOW')))).toBe(0x00030000);
   });
 
   it('reads two conditions on one argument as either (runc), on different arguments as both', () => {
@@ -209,7 +260,7 @@ describe('seccomp compiler', () => {
     expect(() => compileSeccomp(seventh)).toThrow(/index 6/);
   });
 
-  it('notify: a listener is asked for; notify as default, on sendmsg, or without listenerPath is refused', () => {
+  it('notify: a listener is asked for; notify as default, on sendmsg or write, or without listenerPath is refused', () => {
     const notify = (extra: Partial<Seccomp>, names = ['getppid']): Seccomp => ({
       defaultAction: 'SCMP_ACT_ALLOW',
       listenerPath: '/run/agent.sock',
@@ -222,6 +273,9 @@ describe('seccomp compiler', () => {
     expect(runFilter(compiled.program, { nr: x86_64.getppid, arch: X86_64 })).toBe(0x7fc00000);
     expect(() => compileSeccomp(notify({ defaultAction: 'SCMP_ACT_NOTIFY' }))).toThrow(/cannot be the default action/);
     expect(() => compileSeccomp(notify({}, ['getppid', 'sendmsg']))).toThrow(/cannot be used for sendmsg/);
+    expect(() => compileSeccomp(notify({}, ['write']))).toThrow(
+      /^config\.json: linux\.seccomp: SCMP_ACT_NOTIFY cannot be used for write: /,
+    );
     expect(() => compileSeccomp(notify({ listenerPath: undefined }))).toThrow(/no listenerPath/);
     expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'x' })).toThrow(/without listenerPath/);
   });
@@ -265,38 +319,52 @@ describe('syscall tables', () => {
   });
 });
 
-/** The profile's meaning, evaluated directly: the reference the compiled program must agree with. */
+/**
+ * The profile's meaning as runc (through libseccomp) gives it, evaluated directly: the reference
+ * the compiled program must agree with. A rule naming an argument twice is one rule per condition;
+ * a rule with the default's action is left out; a MASKED_EQ with mask 0 tests nothing. A syscall
+ * with an unconditional rule gets the first one's action whatever else names it; otherwise the
+ * first of its conditional rules that holds, in the order of libseccomp's tree (libseccompOrder,
+ * which the libseccomp differential test checks), decides.
+ */
 function reference(p: Seccomp, table: Record<string, number>, nr: number, args: bigint[]): number {
-  for (const rule of p.syscalls ?? []) {
-    if (!rule.names.some((n) => table[n] === nr)) continue;
+  const defaultRet = actionValue(p.defaultAction, p.defaultErrnoRet);
+  const split = (rule: Rule): Rule[] => {
     const conds = rule.args ?? [];
-    // Conditions all on different arguments must all hold; with an argument named twice, any one (runc's reading).
-    const distinct = new Set(conds.map((c) => c.index)).size === conds.length;
-    const test = (c: (typeof conds)[number]) => {
-      const a = args[c.index] ?? 0n;
-      const v = BigInt(c.value);
-      switch (c.op) {
-        case 'SCMP_CMP_EQ':
-          return a === v;
-        case 'SCMP_CMP_NE':
-          return a !== v;
-        case 'SCMP_CMP_LT':
-          return a < v;
-        case 'SCMP_CMP_LE':
-          return a <= v;
-        case 'SCMP_CMP_GT':
-          return a > v;
-        case 'SCMP_CMP_GE':
-          return a >= v;
-        case 'SCMP_CMP_MASKED_EQ':
-          return (a & v) === (BigInt(c.valueTwo ?? 0) & v);
-        default:
-          throw new Error(`unknown operator ${c.op}`);
-      }
-    };
-    if (distinct ? conds.every(test) : conds.some(test)) return actionValue(rule.action, rule.errnoRet);
-  }
-  return enosysExpected(p, { nr, arch: X86_64 }) ? ENOSYS_RET : actionValue(p.defaultAction, p.defaultErrnoRet);
+    return new Set(conds.map((c) => c.index)).size === conds.length ? [rule] : conds.map((c) => ({ ...rule, args: [c] }));
+  };
+  const rules = (p.syscalls ?? [])
+    .flatMap(split)
+    .filter((rule) => actionValue(rule.action, rule.errnoRet) !== defaultRet && rule.names.some((n) => table[n] === nr))
+    .map((rule) => ({ ...rule, args: (rule.args ?? []).filter((c) => c.op !== 'SCMP_CMP_MASKED_EQ' || BigInt(c.value) !== 0n) }));
+  const unconditional = rules.find((rule) => rule.args.length === 0);
+  const info = archInfo('SCMP_ARCH_X86_64');
+  if (!info) throw new Error('no x86_64');
+  const test = (c: NonNullable<Rule['args']>[number]) => {
+    const a = args[c.index] ?? 0n;
+    const v = BigInt.asUintN(64, BigInt(c.value));
+    switch (c.op) {
+      case 'SCMP_CMP_EQ':
+        return a === v;
+      case 'SCMP_CMP_NE':
+        return a !== v;
+      case 'SCMP_CMP_LT':
+        return a < v;
+      case 'SCMP_CMP_LE':
+        return a <= v;
+      case 'SCMP_CMP_GT':
+        return a > v;
+      case 'SCMP_CMP_GE':
+        return a >= v;
+      case 'SCMP_CMP_MASKED_EQ':
+        return (a & v) === (BigInt(c.valueTwo ?? 0) & v);
+      default:
+        throw new Error(`unknown operator ${c.op}`);
+    }
+  };
+  for (const rule of unconditional ? [unconditional] : libseccompOrder(rules, info))
+    if ((rule.args ?? []).every(test)) return actionValue(rule.action, rule.errnoRet);
+  return enosysExpected(p, { nr, arch: X86_64 }) ? ENOSYS_RET : defaultRet;
 }
 
 describe('compiled programs agree with the profile', () => {

@@ -49,11 +49,6 @@ const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].
 const masked = (c: Case, d: Difference) => (c.config.linux?.maskedPaths ?? []).includes(pointOf(d.field));
 const mountAt = (c: Case, point: string) => (c.config.mounts ?? []).filter((m) => m.destination === point);
 const propagation = (c: Case) => c.config.linux?.rootfsPropagation as string | undefined;
-/** The syscall names a probe verdict stands for. */
-const syscallOf = (field: string) => {
-  const probe = field.replace(/^syscall /, '');
-  return probe === 'socket_inet' ? 'socket' : probe.startsWith('unshare_') ? 'unshare' : probe;
-};
 
 export const ALLOWED: Deliberate[] = [
   {
@@ -173,19 +168,7 @@ export const ALLOWED: Deliberate[] = [
 
 export const KNOWN_OPEN: KnownOpen[] = [];
 
-export const NEW: NewDifference[] = [
-  {
-    id: 'seccomp: one syscall in two rules with different actions',
-    why: 'libseccomp (runc) applies the ERRNO rule wherever it comes; tsrun the first rule naming the syscall',
-    repro:
-      'linux.seccomp {defaultAction ALLOW, syscalls [{names:[acct],action:ALLOW},{names:[acct],action:ERRNO,errnoRet:13}]}: acct("/x") → runc EACCES, tsrun EPERM (the kernel\'s own answer)',
-    field: /^syscall \S+$/,
-    when: (c, d) => {
-      const rules = (c.config.linux?.seccomp?.syscalls ?? []).filter((r) => r.names.includes(syscallOf(d.field)));
-      return new Set(rules.map((r) => r.action)).size > 1;
-    },
-  },
-];
+export const NEW: NewDifference[] = [];
 
 const value = (v: string | undefined) => v ?? '(absent)';
 const test = (m: Value | undefined, v: string) => m === undefined || (m instanceof RegExp ? m.test(v) : m(v));

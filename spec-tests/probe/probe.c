@@ -154,6 +154,57 @@ static void status_field(const char *name, char *out, size_t len)
 	}
 }
 
+/* The report's "env" field. */
+static void report_env(void)
+{
+	key("env", 0);
+	putchar('[');
+	for (char **v = environ; *v; v++) {
+		if (v != environ)
+			putchar(',');
+		jstr(*v);
+	}
+	putchar(']');
+}
+
+/* The report's "ns", "uid_map" and "gid_map" fields. */
+static void report_ns_and_maps(void)
+{
+	key("ns", 0);
+	putchar('{');
+	static const char *ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts" };
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char path[64], link[128] = "";
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		key(ns[i], i == 0);
+		jstr(link);
+	}
+	putchar('}');
+	key("uid_map", 0);
+	jstr(slurp("/proc/self/uid_map"));
+	key("gid_map", 0);
+	jstr(slurp("/proc/self/gid_map"));
+}
+
+/* The report's "oom_score_adj" and "rlimits" fields; limits as strings where JSON numbers would lose digits. */
+static void report_oom_and_rlimits(int as_strings)
+{
+	const char *q = as_strings ? "\"" : "";
+	key("oom_score_adj", 0);
+	char *oom = slurp("/proc/self/oom_score_adj");
+	jstr(oom ? strtok(oom, "\n") : "");
+	key("rlimits", 0);
+	putchar('{');
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit rl;
+		getrlimit(r, &rl);
+		printf("%s\"%d\":[%s%llu%s,%s%llu%s]", r ? "," : "", r, q, (unsigned long long)rl.rlim_cur, q, q, (unsigned long long)rl.rlim_max, q);
+	}
+	putchar('}');
+}
+
 static void report(void)
 {
 	char buf[4096];
@@ -201,35 +252,10 @@ static void report(void)
 	printf("%d", personality(0xffffffff));
 	key("ioprio", 0);
 	printf("%ld", syscall(SYS_ioprio_get, 1, 0));
-	key("oom_score_adj", 0);
-	char *oom = slurp("/proc/self/oom_score_adj");
-	jstr(oom ? strtok(oom, "\n") : "");
-	key("rlimits", 0);
-	putchar('{');
-	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit rl;
-		getrlimit(r, &rl);
-		printf("%s\"%d\":[%llu,%llu]", r ? "," : "", r, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-	}
-	putchar('}');
-	key("ns", 0);
-	putchar('{');
-	static const char *ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts" };
-	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		char path[64], link[128] = "";
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-		link[n > 0 ? n : 0] = '\0';
-		key(ns[i], i == 0);
-		jstr(link);
-	}
-	putchar('}');
-	key("uid_map", 0);
-	jstr(slurp("/proc/self/uid_map"));
-	key("gid_map", 0);
-	jstr(slurp("/proc/self/gid_map"));
+	report_oom_and_rlimits(0);
+	report_ns_and_maps();
 	key("mountinfo", 0);
-	jstr(slurp("/proc/self/mountinfo"));
+	jstr(slurp_full("/proc/self/mountinfo"));
 	key("fds", 0);
 	putchar('[');
 	DIR *d = opendir("/proc/self/fd");
@@ -243,14 +269,7 @@ static void report(void)
 	if (d)
 		closedir(d);
 	putchar(']');
-	key("env", 0);
-	putchar('[');
-	for (char **v = environ; *v; v++) {
-		if (v != environ)
-			putchar(',');
-		jstr(*v);
-	}
-	putchar(']');
+	report_env();
 	puts("}");
 }
 
@@ -446,33 +465,8 @@ static void diff_report(void)
 	jstr(u.nodename);
 	key("domainname", 0);
 	jstr(u.domainname);
-	key("oom_score_adj", 0);
-	char *oom = slurp("/proc/self/oom_score_adj");
-	jstr(oom ? strtok(oom, "\n") : "");
-	key("rlimits", 0);
-	putchar('{');
-	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit rl;
-		getrlimit(r, &rl);
-		printf("%s\"%d\":[\"%llu\",\"%llu\"]", r ? "," : "", r, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-	}
-	putchar('}');
-	key("ns", 0);
-	putchar('{');
-	static const char *ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts" };
-	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		char path[64], link[128] = "";
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-		link[n > 0 ? n : 0] = '\0';
-		key(ns[i], i == 0);
-		jstr(link);
-	}
-	putchar('}');
-	key("uid_map", 0);
-	jstr(slurp("/proc/self/uid_map"));
-	key("gid_map", 0);
-	jstr(slurp("/proc/self/gid_map"));
+	report_oom_and_rlimits(1);
+	report_ns_and_maps();
 	key("setgroups", 0);
 	jstr(slurp("/proc/self/setgroups"));
 	key("cgroup", 0);
@@ -530,14 +524,7 @@ static void diff_report(void)
 		jstr(v ? strtok(v, "\n") ? v : "" : errname(errno));
 	}
 	putchar('}');
-	key("env", 0);
-	putchar('[');
-	for (char **v = environ; *v; v++) {
-		if (v != environ)
-			putchar(',');
-		jstr(*v);
-	}
-	putchar(']');
+	report_env();
 	key("syscalls", 0);
 	putchar('{');
 	first = 1;

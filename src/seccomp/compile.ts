@@ -1,7 +1,8 @@
 /**
  * Compiles linux.seccomp (runtime-spec) into a classic BPF program for seccomp(2), without
- * libseccomp: an architecture check, then per syscall number the rules in profile order, each
- * rule's argument conditions compared as 64-bit values split into two 32-bit words.
+ * libseccomp: an architecture check, then per syscall number its rules as runc (through
+ * libseccomp) applies them (see rulesByNumber), each rule's argument conditions compared as
+ * 64-bit values split into two 32-bit words.
  */
 import { UserError } from '../cli/errors.js';
 import type { Config, seccompArchs, seccompFlags } from '../spec/config.js';
@@ -185,15 +186,153 @@ function expand(rule: Rule): Rule[] {
   return indexes.size === args.length ? [rule] : args.map((arg) => ({ ...rule, args: [arg] }));
 }
 
-/** The rules of one architecture, by syscall number, in profile order. */
-function rulesByNumber(seccomp: Seccomp, table: Record<string, number>): Map<number, Rule[]> {
-  const out = new Map<number, Rule[]>();
-  for (const rule of (seccomp.syscalls ?? []).flatMap(expand)) {
-    for (const name of rule.names) {
-      const nr = table[name];
-      if (nr === undefined) continue; // unknown on this architecture: skipped, as engines expect
-      out.set(nr, [...(out.get(nr) ?? []), rule]);
+/**
+ * A condition that tests nothing is dropped, as libseccomp drops it: MASKED_EQ with a mask of 0
+ * (its low word on a 32-bit ABI) holds for every value. A rule left without conditions is
+ * unconditional.
+ */
+function effective(rule: Rule, arch: ArchInfo): Rule {
+  const word = arch.bits === 64 ? 0xffffffffffffffffn : 0xffffffffn;
+  const args = rule.args?.filter((arg) => arg.op !== 'SCMP_CMP_MASKED_EQ' || (u64(arg.value) & word) !== 0n);
+  return args?.length === rule.args?.length ? rule : { ...rule, args };
+}
+
+/**
+ * One 32-bit comparison as libseccomp builds its decision tree of a syscall's conditional rules:
+ * which word of which argument, the comparison it makes, and what orders it among its siblings.
+ */
+interface Node {
+  /** arg * 2, + 1 for the high word. */
+  word: number;
+  op: string;
+  datum: number;
+  mask: number;
+  /** Of the profile's operator: GE/GT rank lowest, then LE/LT, then EQ/NE/MASKED_EQ. */
+  rank: number;
+  /** LT/LE: a smaller datum sorts first; otherwise a larger one. */
+  descending: boolean;
+}
+
+const RANK: Record<Arg['op'], number> = {
+  SCMP_CMP_GE: 1,
+  SCMP_CMP_GT: 1,
+  SCMP_CMP_LE: 2,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_EQ: 3,
+  SCMP_CMP_NE: 3,
+  SCMP_CMP_MASKED_EQ: 3,
+};
+
+/** The comparisons of a rule, argument by argument in index order, as libseccomp chains them. */
+function nodes(rule: Rule, arch: ArchInfo): Node[] {
+  const out: Node[] = [];
+  for (const arg of [...(rule.args ?? [])].sort((x, y) => x.index - y.index)) {
+    const masked = arg.op === 'SCMP_CMP_MASKED_EQ';
+    const mask = masked ? u64(arg.value) : 0xffffffffffffffffn;
+    const datum = u64(masked ? (arg.valueTwo ?? 0) : arg.value) & mask;
+    const rank = RANK[arg.op];
+    const descending = arg.op === 'SCMP_CMP_LT' || arg.op === 'SCMP_CMP_LE';
+    const node = (high: boolean, op: string) => ({
+      word: 2 * arg.index + (high ? 1 : 0),
+      op,
+      datum: high ? hi(datum) : lo(datum),
+      mask: high ? hi(mask) : lo(mask),
+      rank,
+      descending,
+    });
+    const inequality = rank < 3;
+    // The operator of the last (low word) test: LT and LE test GE and GT and take the false branch.
+    const lowOp = masked ? 'M' : !inequality ? 'EQ' : arg.op === 'SCMP_CMP_GT' || arg.op === 'SCMP_CMP_LE' ? 'GT' : 'GE';
+    if (arch.bits === 32) out.push(node(false, lowOp));
+    else if (inequality) out.push(node(true, 'GT'), node(true, 'EQ'), node(false, lowOp));
+    else out.push(node(true, lowOp), node(false, lowOp));
+  }
+  return out;
+}
+
+const sameNode = (a: Node, b: Node) => a.word === b.word && a.op === b.op && a.datum === b.datum && a.mask === b.mask;
+
+/** Whether a ranks below b among siblings in libseccomp's tree (the higher-ranked is tried first). */
+function ranksBelow(a: Node, b: Node): boolean {
+  if (a.word !== b.word) return a.word < b.word;
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  return a.descending ? a.datum > b.datum : a.datum < b.datum;
+}
+
+/** A node of libseccomp's tree of a syscall's conditional rules: a comparison, the rules that end there, the comparisons after it. */
+interface Branch {
+  node: Node;
+  ending: Rule[];
+  next: Branch[];
+}
+
+/**
+ * The order in which libseccomp's tree tries a syscall's conditional rules. Rules are added in
+ * profile order; one whose comparisons begin as an earlier rule's share them. Among the
+ * comparisons that follow the same ones, a new comparison goes before the first it ranks above
+ * (ranksBelow), else last; a rule that ends where another goes on comes before it. The tree is
+ * tried depth first. (Where it merges range tests of one argument on a 64-bit ABI, or rules of
+ * several conditions, the filter libseccomp 2.5.4 generates can stray from this order and even
+ * from the profile, e.g. the default for a call a rule matches; tsrun keeps to the order.)
+ */
+export function libseccompOrder(rules: Rule[], arch: ArchInfo): Rule[] {
+  const root: Branch[] = [];
+  const ending: Rule[] = [];
+  for (const rule of rules) {
+    let level = root;
+    let here = ending;
+    for (const node of nodes(rule, arch)) {
+      let branch = level.find((b) => sameNode(b.node, node));
+      if (!branch) {
+        branch = { node, ending: [], next: [] };
+        const at = level.findIndex((b) => ranksBelow(b.node, node));
+        level.splice(at < 0 ? level.length : at, 0, branch);
+      }
+      here = branch.ending;
+      level = branch.next;
     }
+    here.push(rule);
+  }
+  const out = [...ending];
+  const visit = (level: Branch[]) => {
+    for (const branch of level) {
+      out.push(...branch.ending);
+      visit(branch.next);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/**
+ * The rules of one architecture by syscall number, as runc (through libseccomp) applies them. A
+ * rule whose action is the default's is left out (runc skips it). Where a syscall has an
+ * unconditional rule, the first one decides alone: libseccomp keeps it and drops every other rule
+ * for that syscall, before it or after. Otherwise its conditional rules are tried in libseccomp's
+ * order (libseccompOrder) and the first that matches decides.
+ */
+function rulesByNumber(seccomp: Seccomp, arch: ArchInfo, defaultRet: number): Map<number, Rule[]> {
+  const listed = new Map<number, Rule[]>();
+  for (const rule of (seccomp.syscalls ?? []).flatMap(expand)) {
+    const beyond = rule.args?.find((arg) => arg.index > 5);
+    // Refused even in a rule left out (runc would not look at it): the profile is wrong all the same.
+    if (beyond)
+      throw new UserError(
+        `config.json: linux.seccomp.syscalls (${rule.names.join(',')}): args index ${beyond.index} is beyond the 6 syscall arguments`,
+      );
+    if (actionValue(rule.action, rule.errnoRet) === defaultRet) continue;
+    const used = effective(rule, arch);
+    for (const name of rule.names) {
+      const nr = arch.table[name];
+      if (nr === undefined) continue; // unknown on this architecture: skipped, as engines expect
+      listed.set(nr, [...(listed.get(nr) ?? []), used]);
+    }
+  }
+  const out = new Map<number, Rule[]>();
+  for (const [nr, rules] of listed) {
+    const unconditional = rules.find((rule) => (rule.args?.length ?? 0) === 0);
+    if (unconditional) out.set(nr, [unconditional]);
+    else out.set(nr, libseccompOrder(rules, arch));
   }
   return out;
 }
@@ -289,7 +428,7 @@ function archSection(a: Assembler, seccomp: Seccomp, arch: ArchInfo | undefined,
     a.jumpIf(BPF.JMP_JGT_K, highest, enosys);
     if (arch === ARCHES.SCMP_ARCH_S390X) a.jumpIf(BPF.JMP_JEQ_K, 0, enosys);
   }
-  searchTree(a, segments(rulesByNumber(seccomp, arch.table)), defaultRet, arch);
+  searchTree(a, segments(rulesByNumber(seccomp, arch, defaultRet)), defaultRet, arch);
 }
 
 /** Actions that let a call through: an unknown syscall then needs no ENOSYS of its own. */
@@ -303,8 +442,11 @@ export interface CompiledSeccomp {
   notifies: boolean;
 }
 
-/** Syscalls tsrun makes after loading the filter to hand the listener over: notifying them would hang. */
-const NEEDED_FOR_HANDOVER = ['sendmsg'];
+/** Syscalls tsrun makes after loading the filter: notifying them would hang it on the agent. */
+const NEEDED_AFTER_LOADING: Record<string, string> = {
+  sendmsg: 'tsrun hands the listener fd to the agent with it',
+  write: 'tsrun writes to its sync socket after loading the filter (runc refuses it too)',
+};
 
 function checkNotify(seccomp: Seccomp): boolean {
   if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY')
@@ -313,11 +455,8 @@ function checkNotify(seccomp: Seccomp): boolean {
     );
   const notifying = (seccomp.syscalls ?? []).filter((rule) => rule.action === 'SCMP_ACT_NOTIFY');
   for (const rule of notifying) {
-    const bad = rule.names.find((name) => NEEDED_FOR_HANDOVER.includes(name));
-    if (bad)
-      throw new UserError(
-        `config.json: linux.seccomp: SCMP_ACT_NOTIFY cannot be used for ${bad}: tsrun hands the listener fd to the agent with it`,
-      );
+    const bad = rule.names.find((name) => Object.hasOwn(NEEDED_AFTER_LOADING, name));
+    if (bad) throw new UserError(`config.json: linux.seccomp: SCMP_ACT_NOTIFY cannot be used for ${bad}: ${NEEDED_AFTER_LOADING[bad]}`);
   }
   if (notifying.length > 0 && !seccomp.listenerPath)
     throw new UserError("config.json: linux.seccomp uses SCMP_ACT_NOTIFY but sets no listenerPath (the agent's unix socket)");

@@ -1,13 +1,17 @@
 /*
  * Test helper (never shipped): libseccomp's view of a profile, for the differential test.
- *   libseccomp-export resolve ARCH   names on stdin, one per line → "name number" (-1 if unknown)
+ *   libseccomp-export resolve ARCH   names on stdin, one per line → "name number" (-1 if unknown
+ *                            on ARCH, or known on this machine only as a pseudo number, which
+ *                            libseccomp does not always translate: sys_debug_setcontext on ppc64le)
  *   libseccomp-export export NATIVE ARCH[,ARCH...]   a profile on stdin → libseccomp's BPF program
  *                            on stdout, as built on a machine whose architecture is NATIVE
  * Profile lines: "default ACTION" then "rule ACTION SYSCALL NCOND [ARG OP DATUM_A DATUM_B]...",
  * with ACTION the kernel's SECCOMP_RET_* value and OP libseccomp's enum scmp_compare. SYSCALL is
  * a name, resolved and added the way runc does it: libseccomp's native (or pseudo) number, which it
  * translates for each architecture of the filter; names it does not know are skipped.
- * A rule whose action is the default's is skipped, as runc skips it. The native architecture stays
+ * A rule whose action is the default's is skipped, as runc skips it. Where libseccomp refuses a
+ * rule with EEXIST (it conflicts with an earlier rule for the syscall; runc then fails) the exit
+ * status is 3. The native architecture stays
  * in the filter and a call from an architecture it does not cover is killed: libseccomp's defaults,
  * which runc keeps, and so does tsrun.
  */
@@ -33,7 +37,7 @@ int main(int argc, char **argv)
 			return die(argv[2], EINVAL);
 		char name[128];
 		while (scanf("%127s", name) == 1)
-			printf("%s %d\n", name, seccomp_syscall_resolve_name_arch(arch, name));
+			printf("%s %d\n", name, seccomp_syscall_resolve_name(name) < 0 ? -1 : seccomp_syscall_resolve_name_arch(arch, name));
 		return 0;
 	}
 	unsigned long def;
@@ -74,6 +78,10 @@ int main(int argc, char **argv)
 			continue;
 		int nr = seccomp_syscall_resolve_name(syscall);
 		rc = nr == __NR_SCMP_ERROR ? 0 : seccomp_rule_add_array(ctx, (uint32_t)action, nr, ncond, cmp);
+		if (rc == -EEXIST) {
+			die(syscall, rc);
+			return 3;
+		}
 		if (rc != 0)
 			return die(syscall, rc);
 	}
