@@ -415,10 +415,9 @@ export async function deleteContainer(store: ContainerStore, id: string, force: 
     const record = await store.load(id);
     const status = store.status(record, true);
     if (status !== 'stopped') {
-      // A created container, whose program never ran, is killed and deleted as runc does (engines
-      // rely on it), though runtime-spec says delete of a container not stopped fails (README).
-      if (!force && status !== 'created')
-        throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
+      // runtime-spec: deleting a container that is not stopped fails, a created one too (runc kills
+      // and deletes that; engines follow a plain delete with delete --force anyway, see README).
+      if (!force) throw new UserError(`cannot delete container "${id}" that is ${status}: stop it first, or use --force`);
       if (!(await stopContainer(record))) throw new UserError(`container "${id}" did not stop after SIGKILL`);
     }
     // A create that died may have left its process waiting for a plan or for start.
