@@ -76,7 +76,7 @@ describe("a cgroupsPath that is not the container's own, as root", () => {
   it.each([
     [
       '/',
-      /^tsrun: create: config\.json: linux\.cgroupsPath: the cgroup \/ already holds \d+ process\(es\): a container needs a cgroup of its own$/,
+      /^tsrun: create: config\.json: linux\.cgroupsPath: the cgroup \/ already holds \d+ process\(es\): a container needs a cgroup of its own \(delete and kill --all would kill them\); choose another cgroupsPath, or stop what runs there$/,
     ],
     ['../escape', /^tsrun: create: config\.json: linux\.cgroupsPath: "\.\.\/escape" may not contain "\.\."$/],
   ])('%j: refused with one line, nothing made (delete would kill what the cgroup holds)', (path, message) => {
@@ -101,7 +101,7 @@ describe("a cgroupsPath that is not the container's own, as root", () => {
       });
       const r = tsrunIn(b, ['create', '--bundle', b.dir, uniqueId()]);
       expect(r.stderr.trim()).toBe(
-        `tsrun: create: config.json: linux.cgroupsPath: the cgroup ${path} already holds 1 process(es): a container needs a cgroup of its own`,
+        `tsrun: create: config.json: linux.cgroupsPath: the cgroup ${path} already holds 1 process(es): a container needs a cgroup of its own (delete and kill --all would kill them); choose another cgroupsPath, or stop what runs there`,
       );
       expect(other.exitCode).toBe(null);
       expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim()).toBe(String(other.pid));
