@@ -134,6 +134,8 @@ async function main() {
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
       useSnapshot: false,
+      // NODE_OPTIONS is not read: the caller's environment must not run code in tsrun or change its Node.
+      execArgvExtension: 'none',
       assets: { shim: out('build/tsrun-shim'), 'ffi-addon': ffiAddon },
     },
   });

@@ -211,3 +211,20 @@ describe.each(identities)('as %s', (as) => {
     expect(text).toMatch(as === 'root' ? /^ok\s+mode\s+root$/m : /^ok\s+mode\s+rootless \(euid \d+\)$/m);
   });
 });
+
+// An engine running tsrun as root passes its own environment on (the rootless runner clears it).
+describe('the environment, as root', () => {
+  it('NODE_OPTIONS does not steer tsrun: no code it names runs, no limit it sets applies', () => {
+    const dir = scratchDir('root');
+    const marker = join(dir, 'injected');
+    const script = join(dir, 'inject.cjs');
+    writeFileSync(script, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');`);
+    const args = ['--root', join(dir, 'root'), 'state', 'nonexistent'];
+    const plain = tsrun('root', args);
+    for (const value of [`--require ${script}`, `--import ${script}`, '--max-old-space-size=1', '--stack-size=1']) {
+      const r = tsrun('root', args, { wrapper: { argv: [], env: { ...process.env, NODE_OPTIONS: value } } });
+      expect([r.code, r.stdout, r.stderr], value).toEqual([plain.code, plain.stdout, plain.stderr]);
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+});
