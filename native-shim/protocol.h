@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x4c505354u /* "TSPL" */
-#define PLAN_VERSION 8u
+#define PLAN_VERSION 9u
 #define CONSOLE_KEEP_OWNER 0xffffffffu /* OP_CONSOLE: leave the pty's owner as the kernel made it */
 
 /*
@@ -127,6 +127,8 @@ enum create_mode {
 	KEEP_LOCKED_FLAGS = 0x100,
 	/* The source is the decimal index of an OP_OPEN_SOURCE copy, attached at the target (move_mount). */
 	MOUNT_SOURCE_INDEX = 0x200,
+	/* The target's last component must be a directory, never a link (nor anything else) already there. */
+	ORDINARY_DIR = 0x400,
 };
 
 /* Report: sent by the shim after each step; detail_len bytes of text follow. */

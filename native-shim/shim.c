@@ -298,6 +298,17 @@ static int do_mount(struct cursor *c, struct failure *f)
 	const char *data = get_str(c);
 	uint32_t create = get_u32(c);
 	char proc[64];
+	if (create & ORDINARY_DIR) {
+		struct stat st;
+		int at = open_in_root(target, O_PATH | O_NOFOLLOW);
+		int rc = at < 0 ? -1 : fstat(at, &st), err = errno;
+		if (at >= 0)
+			close(at);
+		if (rc == 0 && !S_ISDIR(st.st_mode))
+			return fail(f, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR, "%s must be mounted on an ordinary directory", target);
+		if (rc < 0 && err != ENOENT)
+			return fail(f, err, "open %s", target);
+	}
 	int fd = resolve_target(target, create & CREATE_MASK, f);
 	if (fd < 0)
 		return -1;

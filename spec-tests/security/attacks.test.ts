@@ -94,29 +94,38 @@ describe.each(identities)('escape attempts, as %s', (as) => {
     expect(readdirSync(b.root)).toEqual([]);
   });
 
-  it('an image whose /dev, /proc and /sys are symlinks out of the root: the mounts and the procfs writes stay inside', () => {
+  it('an image whose /dev is a link out of the root: the mounts stay inside; /proc or /sys a link: refused, nothing mounted', () => {
     const b = bundle(as, ['/probe', 'cat', '/proc/self/oom_score_adj'], (c) => {
       if (c.process) c.process.oomScoreAdj = 123;
     });
-    // A fake procfs in the image, where /proc points; /dev points at the image's /etc.
-    const fake = join(rootfs(b), 'fakeproc');
-    mkdirSync(join(fake, 'self'), { recursive: true });
-    writeFileSync(join(fake, 'self', 'oom_score_adj'), 'untouched');
+    // /dev points at the image's /etc (an absolute link, followed inside the root).
     mkdirSync(join(rootfs(b), 'etc'));
-    rmSync(join(rootfs(b), 'proc'), { recursive: true, force: true });
     rmSync(join(rootfs(b), 'dev'), { recursive: true, force: true });
-    rmSync(join(rootfs(b), 'sys'), { recursive: true, force: true });
-    symlinkSync('/fakeproc', join(rootfs(b), 'proc'));
     symlinkSync('/etc', join(rootfs(b), 'dev'));
-    mkdirSync(join(rootfs(b), 'fakesys'));
-    symlinkSync('../../../../../../fakesys', join(rootfs(b), 'sys'));
     ownBundle(b);
     const before = mountPoints(hostMountinfo());
     const r = tsrunIn(b, ['run', '--bundle', b.dir, uniqueId()]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('123'); // the real procfs took the write
-    expect(readFileSync(join(fake, 'self', 'oom_score_adj'), 'utf8')).toBe('untouched');
     expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+    // procfs or sysfs anywhere but on their own directory would slip past the masked and read-only paths.
+    for (const [dir, fakeName, link] of [
+      ['proc', 'fakeproc', '/fakeproc'],
+      ['sys', 'fakesys', '../../../../../../fakesys'],
+    ] as const) {
+      const linked = bundle(as, ['/probe', 'exit', '0']);
+      const fake = join(rootfs(linked), fakeName);
+      mkdirSync(join(fake, 'self'), { recursive: true });
+      writeFileSync(join(fake, 'self', 'oom_score_adj'), 'untouched');
+      rmSync(join(rootfs(linked), dir), { recursive: true, force: true });
+      symlinkSync(link, join(rootfs(linked), dir));
+      ownBundle(linked);
+      const refused = tsrunIn(linked, ['run', '--bundle', linked.dir, uniqueId()]);
+      expect(refused.code, dir).toBe(1);
+      expect(refused.stderr.trim(), dir).toMatch(new RegExp(`/${dir} must be mounted on an ordinary directory: ELOOP$`));
+      expect(readFileSync(join(fake, 'self', 'oom_score_adj'), 'utf8')).toBe('untouched');
+      expect(mountPoints(hostMountinfo()).filter((p) => !before.includes(p))).toEqual([]);
+    }
   });
 
   it('process.cwd through /proc/self/fd/N or up through .. reaches nothing of the host', () => {

@@ -298,6 +298,10 @@ function mountSteps(
   let source = m.source ?? '';
   let flags = opts.flags;
   const out: PlanStep[] = [];
+  // procfs and sysfs (or what is bound at /proc and /sys) only on a directory of the image's, never
+  // through a link: a mount elsewhere would slip past maskedPaths and readonlyPaths, which name /proc
+  // and /sys paths (runc refuses it too).
+  const ordinary = type === 'proc' || type === 'sysfs' || dest === '/proc' || dest === '/sys' ? CreateMode.OrdinaryDir : 0;
   const what = `mount ${type || 'bind'} on "${dest}"`;
   const keep = input.rootless ? CreateMode.KeepLockedFlags : 0;
 
@@ -323,7 +327,9 @@ function mountSteps(
     // An idmapped mount is already attached, by the shim's parent side: only its options remain.
     if (!idmapped) {
       const byIndex =
-        sourceIndex === undefined ? { source: abs, create } : { source: String(sourceIndex), create: create | CreateMode.SourceIndex };
+        sourceIndex === undefined
+          ? { source: abs, create: create | ordinary }
+          : { source: String(sourceIndex), create: create | CreateMode.SourceIndex };
       out.push(steps.mount({ ...byIndex, target: dest, fstype: '', flags: MS.BIND | (flags & MS.REC), data: '' }, what));
     }
     const remount = flags & BIND_REMOUNT_FLAGS;
@@ -341,7 +347,10 @@ function mountSteps(
     const data = label && type !== 'proc' && type !== 'sysfs' ? [opts.data, `context="${label}"`].filter(Boolean).join(',') : opts.data;
     const later = type === 'tmpfs' && (flags & MS.RDONLY) !== 0n;
     out.push(
-      steps.mount({ source, target: dest, fstype: type, flags: later ? flags & ~MS.RDONLY : flags, data, create: CreateMode.Dir }, what),
+      steps.mount(
+        { source, target: dest, fstype: type, flags: later ? flags & ~MS.RDONLY : flags, data, create: CreateMode.Dir | ordinary },
+        what,
+      ),
     );
     if (later) {
       late.push(
@@ -375,7 +384,7 @@ function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>)
   if (mode === 'unified') {
     return [
       steps.mount(
-        { source: 'cgroup2', target: dest, fstype: 'cgroup2', flags: safe, data: '', create: CreateMode.Dir },
+        { source: 'cgroup2', target: dest, fstype: 'cgroup2', flags: safe, data: '', create: CreateMode.Dir | CreateMode.OrdinaryDir },
         `mount cgroup2 on "${dest}"`,
       ),
     ];
@@ -383,7 +392,14 @@ function ownCgroupMounts(dest: string, flags: bigint, newNs: Set<NamespaceType>)
   if (mode === 'none' || newNs.has('user')) return undefined;
   const out = [
     steps.mount(
-      { source: 'tmpfs', target: dest, fstype: 'tmpfs', flags: safe & ~MS.RDONLY, data: 'mode=755', create: CreateMode.Dir },
+      {
+        source: 'tmpfs',
+        target: dest,
+        fstype: 'tmpfs',
+        flags: safe & ~MS.RDONLY,
+        data: 'mode=755',
+        create: CreateMode.Dir | CreateMode.OrdinaryDir,
+      },
       `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
     ),
   ];
@@ -430,7 +446,7 @@ function boundCgroupMounts(dest: string, flags: bigint, input: PlanInput): PlanS
   const keep = input.rootless ? CreateMode.KeepLockedFlags : 0;
   const self = readFileSync('/proc/self/cgroup', 'utf8');
   const bind = (source: string, target: string, what: string): PlanStep[] => [
-    steps.mount({ source, target, fstype: '', flags: MS.BIND, data: '', create: CreateMode.Dir }, what),
+    steps.mount({ source, target, fstype: '', flags: MS.BIND, data: '', create: CreateMode.Dir | CreateMode.OrdinaryDir }, what),
     steps.mount(
       { source: '', target, fstype: '', flags: MS.REMOUNT | MS.BIND | MS.RDONLY | safe, data: '', create: keep },
       `make "${target}" read-only`,
@@ -443,7 +459,7 @@ function boundCgroupMounts(dest: string, flags: bigint, input: PlanInput): PlanS
   }
   const out = [
     steps.mount(
-      { source: 'tmpfs', target: dest, fstype: 'tmpfs', flags: safe, data: 'mode=755', create: CreateMode.Dir },
+      { source: 'tmpfs', target: dest, fstype: 'tmpfs', flags: safe, data: 'mode=755', create: CreateMode.Dir | CreateMode.OrdinaryDir },
       `mount the tmpfs of the cgroup hierarchies on "${dest}"`,
     ),
   ];

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../cli/errors.js';
 export const PLAN_MAGIC = 0x4c505354; // "TSPL"
-export const PLAN_VERSION = 8;
+export const PLAN_VERSION = 9;
 /** OP_CONSOLE's owner that leaves the pty's owner as it is. */
 const CONSOLE_KEEP_OWNER = 0xffffffff;
 
@@ -101,6 +101,8 @@ export enum CreateMode {
   KeepLockedFlags = 0x100,
   /** The source is the index of an openSource step's copy, attached at the target. */
   SourceIndex = 0x200,
+  /** The target's last component must be a directory, never a link (nor anything else) already there. */
+  OrdinaryDir = 0x400,
 }
 
 export interface PlanStep {
